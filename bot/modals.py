@@ -1,0 +1,170 @@
+"""Modal views (pure functions returning view dicts) and the reading of their submissions.
+
+Each modal's private_metadata carries the bounce id and the action as JSON;
+like a button value, it is only a lookup key and is checked against the
+database on submission.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot import actions
+from bot.mailer import Draft
+from bot.mrkdwn import escape, escape_and_truncate
+
+NOTE_BLOCK, NOTE_INPUT = "note", "note_input"
+ADDRESS_BLOCK, ADDRESS_INPUT = "new_address", "new_address_input"
+CONTACT_BLOCK, CONTACT_INPUT = "it_contact", "it_contact_input"
+
+TEXT_LIMIT = 2900
+NOTE_MAX_LENGTH = 3000
+
+
+@dataclass(frozen=True)
+class ModalMetadata:
+    bounce_id: int
+    action: str
+    extra: dict[str, Any]
+
+    def encode(self) -> str:
+        return json.dumps({"bounce_id": self.bounce_id, "action": self.action, **self.extra})
+
+
+def read_metadata(view: dict[str, Any]) -> ModalMetadata | None:
+    """Parse a submitted view's private_metadata; None when it is missing or malformed."""
+    try:
+        data = json.loads(view.get("private_metadata") or "")
+        bounce_id = int(data.pop("bounce_id"))
+        action = str(data.pop("action"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if bounce_id <= 0:
+        return None
+    return ModalMetadata(bounce_id, action, data)
+
+
+def input_value(view: dict[str, Any], block_id: str, action_id: str) -> str:
+    value = (((view.get("state") or {}).get("values") or {}).get(block_id) or {}).get(action_id) or {}
+    return (value.get("value") or "").strip()
+
+
+def _modal(callback_id: str, title: str, submit: str | None, metadata: ModalMetadata, blocks: list) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=PlainTextObject(text=title[:24]),
+        submit=PlainTextObject(text=submit[:24]) if submit else None,
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=metadata.encode(),
+        blocks=blocks,
+    )
+    return view.to_dict()
+
+
+def _text(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=text[:TEXT_LIMIT]))
+
+
+def _code(text: str) -> SectionBlock:
+    return _text("```" + escape_and_truncate(text, TEXT_LIMIT - 6) + "```")
+
+
+def note_modal(bounce_id: int, address: str) -> dict[str, Any]:
+    return _modal(
+        actions.MODAL_NOTE, "Add a note", "Save note", ModalMetadata(bounce_id, actions.ADD_NOTE, {}),
+        [
+            _text(f"Note on the bounce to *{escape(address)}*. Everyone in the channel sees it in the message history."),
+            InputBlock(block_id=NOTE_BLOCK, label=PlainTextObject(text="Note"),
+                       element=PlainTextInputElement(action_id=NOTE_INPUT, multiline=True, max_length=NOTE_MAX_LENGTH)),
+        ],
+    )
+
+
+def correct_address_modal(bounce_id: int, address: str, typed: str | None = None,
+                          suggestion: str | None = None) -> dict[str, Any]:
+    """The correction form; with `suggestion`, it shows the likely typo and saves `typed` as is on a second Save."""
+    blocks: list = [_text(f"The report has *{escape(address)}*. Type the right address for this client.")]
+    extra: dict[str, Any] = {}
+    if suggestion and typed:
+        blocks.append(_text(f":warning: *Did you mean {escape(suggestion)}?* The domain of {escape(typed)} looks like a "
+                            "typo of a common mail domain. Fix it below, or press *Save address* again to keep it."))
+        extra["confirmed_typo"] = typed
+    blocks += [
+        InputBlock(block_id=ADDRESS_BLOCK, label=PlainTextObject(text="Correct address"),
+                   element=PlainTextInputElement(action_id=ADDRESS_INPUT, initial_value=(typed or address)[:320],
+                                                 max_length=320)),
+        ContextBlock(elements=[MarkdownTextObject(
+            text="Also correct the client's profile in the practice management system, "
+                 "or the next invoice goes to the old address again.")]),
+    ]
+    return _modal(actions.MODAL_CORRECT_ADDRESS, "Correct the address", "Save address",
+                  ModalMetadata(bounce_id, actions.CORRECT_ADDRESS, extra), blocks)
+
+
+def client_it_note_modal(bounce_id: int, address: str, subject: str, body: str, can_email: bool) -> dict[str, Any]:
+    blocks: list = [
+        _text(f"A ready-to-send note asking the IT team behind *{escape(address)}* to allow the firm's mail. "
+              "Copy it into your own email, or send it from here."),
+        _text(f"*Subject:* {escape(subject)}"),
+        _code(body),
+    ]
+    if can_email:
+        blocks.append(InputBlock(
+            block_id=CONTACT_BLOCK, optional=True,
+            label=PlainTextObject(text="Email it to (the client's IT or another contact)"),
+            hint=PlainTextObject(text="Not the blocked address: mail to it is being blocked. Leave empty to only copy the text."),
+            element=PlainTextInputElement(action_id=CONTACT_INPUT, max_length=320),
+        ))
+    submit = "Send" if can_email else "Done"
+    return _modal(actions.MODAL_CLIENT_IT_NOTE, "Note for client's IT", submit,
+                  ModalMetadata(bounce_id, actions.CLIENT_IT_NOTE, {}), blocks)
+
+
+def recipient_draft_modal(bounce_id: int, address: str, draft: str) -> dict[str, Any]:
+    return _modal(
+        actions.MODAL_RECIPIENT_DRAFT, "Contact the recipient", "Mark contacted",
+        ModalMetadata(bounce_id, actions.RECIPIENT_CONTACTED, {}),
+        [
+            _text(f"Reach *{escape(address)}*'s owner another way (phone, or another address). A draft to copy:"),
+            _code(draft),
+            _text("Press *Mark contacted* once you have reached them; the bounce then waits for their fix."),
+        ],
+    )
+
+
+def resend_modal(bounce_id: int, target: str, documents: list[str]) -> dict[str, Any]:
+    numbers = ", ".join(documents) or "the document"
+    return _modal(
+        actions.MODAL_RESEND, "Resend", "I resent it", ModalMetadata(bounce_id, actions.RESEND, {}),
+        [
+            _text(f"Send *{escape(numbers)}* to *{escape(target)}* again, either way:\n"
+                  "• from the practice management system, or\n"
+                  "• by forwarding the BCC copy from the billing inbox."),
+            _text("Then press *I resent it* to record it. If it bounces again, the next report flags it."),
+        ],
+    )
+
+
+def email_draft_modal(bounce_id: int, action: str, draft: Draft) -> dict[str, Any]:
+    return _modal(
+        actions.MODAL_EMAIL_DRAFT, "Email to send", "Sent it", ModalMetadata(bounce_id, action, {}),
+        [
+            _text("Email is not set up for Bounce Desk (no SMTP_HOST), so send this yourself, "
+                  "then press *Sent it* to record it."),
+            _text(f"*To:* {escape(draft.to)}\n*Subject:* {escape(draft.subject)}"),
+            _code(draft.body),
+        ],
+    )
