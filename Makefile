@@ -24,7 +24,7 @@ run: $(STAMP)
 test: test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
-	$(BIN)/python -m pytest -q
+	env -u TEST_DATABASE_URL ALLOW_SQLITE_ONLY=1 $(BIN)/python -m pytest -q
 
 test-postgres: $(STAMP)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \

@@ -73,10 +73,17 @@ class BounceActions:
         return ActionOutcome(True, bounce_id, changed=True)
 
     def refresh_message(self, bounce_id: int) -> None:
-        """Re-render the bounce's Slack message from stored state (chat.update); no-op before it is posted."""
+        """Re-render the bounce's Slack message from stored state (chat.update), then call on_change.
+
+        Before the bounce is posted there is no message to update, but on_change
+        still runs, because the App Home lists unposted bounces too.
+        """
         with self.database.session() as session:
             bounce = bounce_store.get_bounce(session, bounce_id)
-            if bounce is None or bounce.slack_ts is None or bounce.slack_channel is None:
+            if bounce is None:
+                return
+            if bounce.slack_ts is None or bounce.slack_channel is None:
+                self._notify_change(bounce_id)
                 return
             channel, ts = bounce.slack_channel, bounce.slack_ts
             message = render_bounce(bounce_view(session, bounce), self.context)
@@ -88,6 +95,9 @@ class BounceActions:
             except SlackError as error:
                 log.error("message.update_failed bounce_id=%d channel=%s ts=%s error=%s",
                           bounce_id, channel, ts, error.error)
+        self._notify_change(bounce_id)
+
+    def _notify_change(self, bounce_id: int) -> None:
         if self.on_change is not None:
             try:
                 self.on_change(bounce_id)
@@ -103,12 +113,12 @@ class BounceActions:
 def _explain_not_applied(action: str, state: str | None, claimed_by: str | None, actor: str) -> str:
     label = actions.BUTTON_LABELS.get(action, action)
     state_label = lifecycle.STATE_LABELS.get(state or "", state or "unknown")
+    if state and lifecycle.is_closed(state) and action != actions.REOPEN:
+        return f"\"{label}\" was not applied: this bounce is already {state_label.lower()}. Use Reopen first if it needs more work."
     if action == actions.CLAIM and claimed_by:
         if claimed_by == actor:
             return "You are already on this one."
         return f"{mention(claimed_by)} is already on this one. Nothing was changed."
-    if state and lifecycle.is_closed(state) and action != actions.REOPEN:
-        return f"\"{label}\" was not applied: this bounce is already {state_label.lower()}. Use Reopen first if it needs more work."
     return f"\"{label}\" does not apply while this bounce is {state_label.lower()}. The message shows what can be done now."
 
 

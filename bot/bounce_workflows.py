@@ -1,16 +1,18 @@
 """Actions that do more than change state: emails, resends, corrections and notes.
 
 Slow work (SMTP, the resend webhook) runs after the click was acknowledged.
-Before it starts, begin_pending() marks the bounce with a conditional update,
-so two clicks (or two replicas) cannot start the same work twice. Only when
-the work succeeds does the state advance; on failure the mark is cleared,
-the error is logged with the bounce id and shown to the clicker, and the
-button works again.
+Before it starts, begin_pending() marks the bounce with a conditional update
+that also requires a state the action starts from, so two clicks (or two
+replicas) cannot start the same work twice. Only when the work succeeds does
+the state advance, and the mark is cleared in the same transaction, so no
+second click fits in between. On failure the mark is cleared, the error is
+logged with the bounce id and shown to the clicker, and the button works again.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -18,14 +20,24 @@ from bot import actions, emails, lifecycle, reasons
 from bot.addresses import InvalidAddress, normalize_address, suggest_domain_fix
 from bot.bounce_actions import ActionOutcome, BounceActions, not_found_outcome
 from bot.mailer import Draft, MailError
+from bot.modals import NOTE_MAX_LENGTH
 from bot.mrkdwn import escape, mention
 from bot.resend import ResendBackend, ResendRequest
 from bot.slack_gateway import SlackError
 from storage import bounce_store
 from storage.db import Database
+from storage.snapshots import since_bounce
 from storage.models import Bounce, Recipient, utcnow
 
 log = logging.getLogger(__name__)
+
+
+# Slow jobs (SMTP, the resend webhook) that run at the same time; more wait for a free slot.
+# Each job is bounded by SMTP_TIMEOUT_SECONDS or RESEND_WEBHOOK_TIMEOUT_SECONDS.
+MAX_PARALLEL_SLOW_WORK = 4
+
+# Receives the outcome of slow work that ran in the background, to show its message to the clicker.
+Notify = Callable[[ActionOutcome], None]
 
 
 class FieldError(Exception):
@@ -69,6 +81,7 @@ class BounceWorkflows:
         self.mailer = mailer
         self.resend_backend = resend_backend
         self.settings = settings
+        self._slow_work_slots = threading.BoundedSemaphore(MAX_PARALLEL_SLOW_WORK)
 
     # Reading
 
@@ -88,7 +101,7 @@ class BounceWorkflows:
                 slack_channel=bounce.slack_channel,
                 slack_ts=bounce.slack_ts,
                 corrected_to=recipient.corrected_to if recipient else None,
-                reactivated=bool(recipient and recipient.reactivated_at),
+                reactivated=recipient is not None and since_bounce(recipient.reactivated_at, bounce) is not None,
                 facts=emails.BounceFacts(
                     bounce_id=bounce.id,
                     address=bounce.address,
@@ -140,49 +153,105 @@ class BounceWorkflows:
     # Slow work with a pending mark
 
     def _with_pending(self, bounce_id: int, action: str, user: str, work: Callable[[], tuple[bool, str]],
-                      on_success: Callable[[], ActionOutcome]) -> ActionOutcome:
+                      on_success: Callable[[], ActionOutcome], notify: Notify | None) -> ActionOutcome | None:
+        """Run `work` under the bounce's pending mark; on success call `on_success`, which must clear the mark.
+
+        `on_success` clears the mark in the transaction that records the
+        result (see record_support_contact and record_resend), so the state
+        changes before another click can set the mark again. With `notify`,
+        the work runs on a background thread and this returns None once the
+        mark is set, so a Bolt worker is never held by SMTP or the webhook.
+        `notify` then receives the outcome if it has a message for the clicker.
+        Without `notify`, the work runs on the calling thread and its outcome is returned.
+        """
         with self.database.session() as session:
             if bounce_store.get_bounce(session, bounce_id) is None:
                 return not_found_outcome(bounce_id)
-            started = bounce_store.begin_pending(session, bounce_id, action)
+            started = bounce_store.begin_pending(session, bounce_id, action,
+                                                 lifecycle.TRANSITIONS[action].from_states)
         if not started:
-            return ActionOutcome(False, bounce_id, "Someone already started this a moment ago; the message updates "
-                                                   "when it finishes. Nothing more was done.")
+            return self._not_started(bounce_id, action)
         self.actions.refresh_message(bounce_id)
+        if notify is None:
+            return self._finish_pending(bounce_id, action, user, work, on_success)
 
+        def run_in_background() -> None:
+            try:
+                with self._slow_work_slots:
+                    outcome = self._finish_pending(bounce_id, action, user, work, on_success)
+                if outcome.message:
+                    notify(outcome)
+            except Exception:  # a background thread has no caller to raise to
+                log.exception("workflow.background_failed bounce_id=%d action=%s user=%s", bounce_id, action, user)
+
+        # NOTE: daemon threads stop with the process. An email cut off that way leaves the mark
+        # set until PENDING_TIMEOUT (storage.bounce_store) passes, and then the button works again.
+        threading.Thread(target=run_in_background, name=f"slow-work-{bounce_id}", daemon=True).start()
+        return None
+
+    def _finish_pending(self, bounce_id: int, action: str, user: str, work: Callable[[], tuple[bool, str]],
+                        on_success: Callable[[], ActionOutcome]) -> ActionOutcome:
+        """Run `work` with the mark already set, then record its success or failure."""
         try:
             ok, summary = work()
         except Exception:  # unexpected errors must still clear the mark so the button works again
             log.exception("workflow.crashed bounce_id=%d action=%s", bounce_id, action)
             ok, summary = False, "an unexpected error occurred (see the Bounce Desk logs)"
-        finally:
+        if not ok:
+            return self._fail_pending(bounce_id, action, user, summary)
+
+        try:
+            return on_success()
+        except Exception:  # the work is done, so report that and clear the mark so the button works again
+            log.exception("workflow.record_failed bounce_id=%d action=%s user=%s", bounce_id, action, user)
             with self.database.session() as session:
                 bounce_store.end_pending(session, bounce_id)
-
-        if not ok:
-            with self.database.session() as session:
-                bounce = session.get(Bounce, bounce_id)
-                bounce_store.add_audit(session, bounce_id=bounce_id, address=bounce.address, action=f"{action}.failed",
-                                       actor=user, details={"summary": summary})
-            log.error("workflow.failed bounce_id=%d action=%s user=%s", bounce_id, action, user)
             self.actions.refresh_message(bounce_id)
             label = actions.BUTTON_LABELS.get(action, action)
-            return ActionOutcome(False, bounce_id, f"\"{label}\" failed: {escape(summary)}. "
-                                                   "Nothing was changed, so you can try again.")
-        return on_success()
+            return ActionOutcome(False, bounce_id, f"\"{label}\" was done, but recording it failed (see the Bounce "
+                                                   "Desk logs). Check before trying again.")
 
-    def send_support_email(self, bounce_id: int, action: str, user: str) -> ActionOutcome:
-        """Email support (reactivation or missing invoice) and advance the state once the email is accepted."""
+    def _not_started(self, bounce_id: int, action: str) -> ActionOutcome:
+        """Explain why begin_pending() did not set the mark: other work is running, or the state moved on."""
         snapshot = self.snapshot(bounce_id)
         if snapshot is None:
             return not_found_outcome(bounce_id)
         problem = self.allows(snapshot, action)
         if problem:
             return ActionOutcome(False, bounce_id, problem)
-        draft = self.support_draft(snapshot, action, self._user_label(user))
-        sent: dict[str, str] = {}
+        return ActionOutcome(False, bounce_id, "Someone already started this a moment ago; the message updates "
+                                               "when it finishes. Nothing more was done.")
+
+    def _fail_pending(self, bounce_id: int, action: str, user: str, summary: str) -> ActionOutcome:
+        """Clear the mark after failed work, audit and log the failure, and tell the clicker."""
+        with self.database.session() as session:
+            bounce_store.end_pending(session, bounce_id)
+            bounce = session.get(Bounce, bounce_id)
+            bounce_store.add_audit(session, bounce_id=bounce_id, address=bounce.address if bounce else None,
+                                   action=f"{action}.failed", actor=user, details={"summary": summary})
+        log.error("workflow.failed bounce_id=%d action=%s user=%s error=%s", bounce_id, action, user, summary)
+        self.actions.refresh_message(bounce_id)
+        label = actions.BUTTON_LABELS.get(action, action)
+        return ActionOutcome(False, bounce_id, f"\"{label}\" failed: {escape(summary)}. "
+                                               "Nothing was changed, so you can try again.")
+
+    def send_support_email(self, bounce_id: int, action: str, user: str,
+                           notify: Notify | None = None) -> ActionOutcome | None:
+        """Email support (reactivation or missing invoice) and advance the state once the email is accepted.
+
+        With `notify`, the email is sent in the background (see _with_pending).
+        """
+        snapshot = self.snapshot(bounce_id)
+        if snapshot is None:
+            return not_found_outcome(bounce_id)
+        problem = self.allows(snapshot, action)
+        if problem:
+            return ActionOutcome(False, bounce_id, problem)
+        sent: dict[str, Any] = {}
 
         def work() -> tuple[bool, str]:
+            draft = self.support_draft(snapshot, action, self.user_label(user))
+            sent["draft"] = draft
             try:
                 sent["message_id"] = self.mailer.send(draft)
             except MailError as error:
@@ -190,14 +259,19 @@ class BounceWorkflows:
             return True, ""
 
         def on_success() -> ActionOutcome:
+            draft = sent["draft"]
             details = {"to": draft.to, "subject": draft.subject, "message_id": sent.get("message_id", "")}
-            return self.record_support_contact(bounce_id, action, user, details, sent_by="Bounce Desk")
+            return self.record_support_contact(bounce_id, action, user, details, sent_by="Bounce Desk",
+                                               end_pending=True)
 
-        return self._with_pending(bounce_id, action, user, work, on_success)
+        return self._with_pending(bounce_id, action, user, work, on_success, notify)
 
     def record_support_contact(self, bounce_id: int, action: str, user: str, details: dict[str, Any],
-                               sent_by: str) -> ActionOutcome:
-        """Advance the state after support was contacted, by Bounce Desk's email or by hand."""
+                               sent_by: str, end_pending: bool = False) -> ActionOutcome:
+        """Advance the state after support was contacted, by Bounce Desk's email or by hand.
+
+        With `end_pending`, the pending mark is cleared in the same transaction.
+        """
         with self.database.session() as session:
             result = bounce_store.transition(session, bounce_id, action, user, details=details)
             if result.applied and action == actions.REQUEST_REACTIVATION:
@@ -206,9 +280,13 @@ class BounceWorkflows:
                 recipient.reactivation_requested_by = user
                 recipient.reactivated_at = None
                 recipient.reactivated_by = None
+            if end_pending:
+                bounce_store.end_pending(session, bounce_id)
         if not result.applied:
             if result.bounce is None:
                 return not_found_outcome(bounce_id)
+            if end_pending:
+                self.actions.refresh_message(bounce_id)
             return ActionOutcome(False, bounce_id, "The email was sent, but the bounce had already moved on, so its "
                                                    "state was left as it is.")
         log.info("workflow.support_contacted bounce_id=%d action=%s user=%s by=%s", bounce_id, action, user, sent_by)
@@ -239,8 +317,11 @@ class BounceWorkflows:
         self.actions.refresh_message(bounce_id)
         return ActionOutcome(True, bounce_id, changed=True)
 
-    def resend(self, bounce_id: int, user: str) -> ActionOutcome:
-        """Resend through the automatic backend; callers handle the manual backend with a modal."""
+    def resend(self, bounce_id: int, user: str, notify: Notify | None = None) -> ActionOutcome | None:
+        """Resend through the automatic backend; callers handle the manual backend with a modal.
+
+        With `notify`, the backend is called in the background (see _with_pending).
+        """
         snapshot = self.snapshot(bounce_id)
         if snapshot is None:
             return not_found_outcome(bounce_id)
@@ -256,18 +337,26 @@ class BounceWorkflows:
             return result.ok, result.summary
 
         def on_success() -> ActionOutcome:
-            return self.record_resend(bounce_id, user, answer.get("summary", ""), request.address)
+            return self.record_resend(bounce_id, user, answer.get("summary", ""), request.address, end_pending=True)
 
-        return self._with_pending(bounce_id, actions.RESEND, user, work, on_success)
+        return self._with_pending(bounce_id, actions.RESEND, user, work, on_success, notify)
 
-    def record_resend(self, bounce_id: int, user: str, summary: str, target: str) -> ActionOutcome:
+    def record_resend(self, bounce_id: int, user: str, summary: str, target: str,
+                      end_pending: bool = False) -> ActionOutcome:
+        """Record a resend; `end_pending` clears the pending mark of an automatic resend in the same transaction."""
         with self.database.session() as session:
             result = bounce_store.transition(session, bounce_id, actions.RESEND, user,
                                              details={"summary": summary, "to": target,
                                                       "backend": self.resend_backend.name})
+            if end_pending:
+                bounce_store.end_pending(session, bounce_id)
         if result.bounce is None:
             return not_found_outcome(bounce_id)
         if not result.applied:
+            if end_pending:
+                self.actions.refresh_message(bounce_id)
+                return ActionOutcome(False, bounce_id, f"The resend went out ({escape(summary)}), but the bounce was "
+                                                       "closed meanwhile, so it was not recorded as resent.")
             return ActionOutcome(False, bounce_id, "This bounce was already resent or closed; nothing was recorded.")
         self.thread_reply(bounce_id, f"{mention(user)} resent it to {escape(target)}: {escape(summary)}.")
         self.actions.refresh_message(bounce_id)
@@ -353,16 +442,33 @@ class BounceWorkflows:
             raise FieldError("it_contact", "Email is not set up (no SMTP_HOST). Leave this empty and copy the text.")
         return address
 
-    def add_note(self, bounce_id: int, user: str, note: str) -> ActionOutcome:
-        if not note.strip():
+    @staticmethod
+    def check_note(raw: str) -> str:
+        """Return the note without surrounding whitespace; raises FieldError when it is empty or too long."""
+        note = raw.strip()
+        if not note:
             raise FieldError("note", "The note is empty. Type a note, or press Cancel.")
-        return self.actions.apply(actions.ADD_NOTE, bounce_id, user, details={"note": note.strip()})
+        if len(note) > NOTE_MAX_LENGTH:
+            raise FieldError("note", f"The note has {len(note)} characters; a note can have at most "
+                                     f"{NOTE_MAX_LENGTH} characters. Shorten it and save again.")
+        return note
 
-    def send_it_note(self, bounce_id: int, user: str, address: str | None) -> ActionOutcome:
-        """Record the IT note; email it to `address` (checked by check_it_contact) when one is given."""
+    def add_note(self, bounce_id: int, user: str, note: str) -> ActionOutcome:
+        """Record a note (already checked by check_note) in the audit log."""
+        return self.actions.apply(actions.ADD_NOTE, bounce_id, user, details={"note": self.check_note(note)})
+
+    def send_it_note(self, bounce_id: int, user: str, address: str | None,
+                     notify: Notify | None = None) -> ActionOutcome | None:
+        """Record the IT note; email it to `address` (checked by check_it_contact) when one is given.
+
+        With `notify`, the email is sent in the background (see _with_pending).
+        """
         snapshot = self.snapshot(bounce_id)
         if snapshot is None:
             return not_found_outcome(bounce_id)
+        problem = self.allows(snapshot, actions.CLIENT_IT_NOTE)
+        if problem:
+            return ActionOutcome(False, bounce_id, problem)
         if not address:
             return self.actions.apply(actions.CLIENT_IT_NOTE, bounce_id, user, details={"summary": "copied the note"})
         subject, body = self.it_note(snapshot)
@@ -379,11 +485,12 @@ class BounceWorkflows:
             with self.database.session() as session:
                 bounce_store.add_audit(session, bounce_id=bounce_id, address=snapshot.address,
                                        action="it_note_emailed", actor=user, details={"to": address})
+                bounce_store.end_pending(session, bounce_id)
             self.thread_reply(bounce_id, f"{mention(user)} emailed the allow-list note to {escape(address)}.")
             self.actions.refresh_message(bounce_id)
             return ActionOutcome(True, bounce_id, changed=True)
 
-        return self._with_pending(bounce_id, actions.CLIENT_IT_NOTE, user, work, on_success)
+        return self._with_pending(bounce_id, actions.CLIENT_IT_NOTE, user, work, on_success, notify)
 
     # Slack helpers
 
@@ -396,7 +503,7 @@ class BounceWorkflows:
         except SlackError as error:
             log.error("thread_reply.failed bounce_id=%d error=%s", bounce_id, error.error)
 
-    def _user_label(self, user: str) -> str:
+    def user_label(self, user: str) -> str:
         """Return the user's name from Slack (users.info), or their id when Slack does not say."""
         client = getattr(self.slack, "client", None)
         if client is not None:

@@ -69,6 +69,8 @@ class DigestService:
         self.context = context
         self.slash_command = slash_command
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Called after a run that posted anything (the App Home refresh hooks in here).
+        self.after_run = None
 
     def run(self, now: datetime | None = None) -> DigestResult:
         now = now or utcnow()
@@ -91,6 +93,11 @@ class DigestService:
             with self.database.session() as session:
                 lock_store.release(session, LOCK_NAME, self.holder)
         log.info("digest.finished day=%s posted=%d all_clear=%s", day, result.posted, result.all_clear)
+        if self.after_run is not None and (result.posted or result.all_clear or result.header_posted):
+            try:
+                self.after_run()
+            except Exception:  # a failed Home refresh must not turn a posted digest into a failure
+                log.exception("digest.after_run_failed day=%s", day)
         return result
 
     def _run_locked(self, day, result: DigestResult) -> None:

@@ -106,6 +106,7 @@ def import_report(database: Database, path: Path | str) -> ImportSummary:
 
 
 def _import_batch(session, batch: list[ReportRow | RejectedRow], summary: ImportSummary, source_name: str) -> None:
+    """Import one batch with a fixed number of queries, whatever the batch size."""
     rows: list[tuple[ReportRow, str, str]] = []
     for row in batch:
         if isinstance(row, RejectedRow):
@@ -116,30 +117,57 @@ def _import_batch(session, batch: list[ReportRow | RejectedRow], summary: Import
             continue
         reason_key = reasons.classify(row.reason_text)
         rows.append((row, reason_key, fingerprint(row, reason_key)))
+    if not rows:
+        return
 
-    known = set(
-        session.scalars(select(BounceDocument.fingerprint).where(BounceDocument.fingerprint.in_([fp for _, _, fp in rows])))
-    )
-    recipients = {
-        recipient.address: recipient
-        for recipient in session.scalars(select(Recipient).where(Recipient.address.in_({row.address for row, _, _ in rows})))
+    addresses = {row.address for row, _, _ in rows}
+    known = set(session.scalars(
+        select(BounceDocument.fingerprint).where(BounceDocument.fingerprint.in_([fp for _, _, fp in rows]))
+    ))
+    recipients = {recipient.address for recipient in session.scalars(
+        select(Recipient).where(Recipient.address.in_(addresses))
+    )}
+    # Unposted bounces that new rows for the same address, day and reason join.
+    groups: dict[tuple, Bounce] = {
+        (bounce.address, bounce.bounced_on, bounce.reason): bounce
+        for bounce in session.scalars(
+            select(Bounce).where(Bounce.address.in_(addresses), Bounce.slack_ts.is_(None)).order_by(Bounce.id.desc())
+        )
     }
-    groups: dict[tuple, Bounce] = {}
+    # Earlier bounces that were resent, by address and document.
+    resent: dict[tuple[str, str], int] = {}
+    for bounce_id, address, key in session.execute(
+        select(Bounce.id, Bounce.address, BounceDocument.document_key)
+        .join(BounceDocument, BounceDocument.bounce_id == Bounce.id)
+        .where(Bounce.address.in_(addresses), Bounce.state == lifecycle.RESENT)
+        .order_by(Bounce.id)
+    ):
+        resent[(address, key)] = bounce_id
 
-    for row, reason_key, row_fingerprint in rows:
-        if row_fingerprint in known:
-            summary.duplicates += 1
-            continue
-        known.add(row_fingerprint)
+    new_bounces: list[Bounce] = []
+    again: list[tuple[Bounce, int, str]] = []
+    with session.no_autoflush:
+        for row, reason_key, row_fingerprint in rows:
+            if row_fingerprint in known:
+                summary.duplicates += 1
+                continue
+            known.add(row_fingerprint)
 
-        if row.address not in recipients:
-            recipient = Recipient(address=row.address, domain=address_domain(row.address))
-            session.add(recipient)
-            recipients[row.address] = recipient
+            if row.address not in recipients:
+                session.add(Recipient(address=row.address, domain=address_domain(row.address)))
+                recipients.add(row.address)
 
-        bounce = _group_for(session, groups, row, reason_key, summary)
-        session.add(
-            BounceDocument(
+            key = (row.address, row.bounced_on, reason_key)
+            bounce = groups.get(key)
+            if bounce is None:
+                bounce = Bounce(address=row.address, domain=address_domain(row.address), bounced_on=row.bounced_on,
+                                reason=reason_key, state=lifecycle.OPEN, created_at=utcnow())
+                session.add(bounce)
+                groups[key] = bounce
+                new_bounces.append(bounce)
+                summary.new_bounces += 1
+
+            session.add(BounceDocument(
                 bounce=bounce,
                 fingerprint=row_fingerprint,
                 document=row.document,
@@ -154,76 +182,25 @@ def _import_batch(session, batch: list[ReportRow | RejectedRow], summary: Import
                 source_name=source_name,
                 source_line=row.line,
                 imported_at=utcnow(),
-            )
-        )
-        summary.new += 1
-        summary.by_reason[reason_key] += 1
-        if reason_key == reasons.OTHER and row.reason_text:
-            summary.unknown_reason_texts[row.reason_text] += 1
+            ))
+            summary.new += 1
+            summary.by_reason[reason_key] += 1
+            if reason_key == reasons.OTHER and row.reason_text:
+                summary.unknown_reason_texts[row.reason_text] += 1
 
-        if row.document and bounce.previous_bounce_id is None:
-            _flag_bounced_again(session, bounce, row, summary)
+            earlier = resent.get((row.address, document_key(row.document))) if row.document else None
+            if earlier is not None and bounce.previous_bounce_id is None and bounce in new_bounces:
+                bounce.previous_bounce_id = earlier
+                again.append((bounce, earlier, row.document))
 
-
-def _group_for(session, groups: dict[tuple, Bounce], row: ReportRow, reason_key: str, summary: ImportSummary) -> Bounce:
-    key = (row.address, row.bounced_on, reason_key)
-    if key in groups:
-        return groups[key]
-
-    bounce = session.scalar(
-        select(Bounce)
-        .where(
-            Bounce.address == row.address,
-            Bounce.bounced_on == row.bounced_on,
-            Bounce.reason == reason_key,
-            Bounce.slack_ts.is_(None),
-        )
-        .order_by(Bounce.id)
-        .limit(1)
-    )
-    if bounce is None:
-        bounce = Bounce(
-            address=row.address,
-            domain=address_domain(row.address),
-            bounced_on=row.bounced_on,
-            reason=reason_key,
-            state=lifecycle.OPEN,
-            created_at=utcnow(),
-        )
-        session.add(bounce)
-        session.flush()
-        bounce_store.add_audit(
-            session, bounce_id=bounce.id, address=row.address, action="imported", actor="system",
-            to_state=lifecycle.OPEN, details={"source": "report"},
-        )
-        summary.new_bounces += 1
-    groups[key] = bounce
-    return bounce
-
-
-def _flag_bounced_again(session, bounce: Bounce, row: ReportRow, summary: ImportSummary) -> None:
-    """Link a new bounce to an earlier one that was resent for the same address and document."""
-    earlier = session.scalar(
-        select(Bounce)
-        .join(BounceDocument, BounceDocument.bounce_id == Bounce.id)
-        .where(
-            Bounce.address == row.address,
-            Bounce.id != bounce.id,
-            Bounce.state == lifecycle.RESENT,
-            BounceDocument.document_key == document_key(row.document),
-        )
-        .order_by(Bounce.id.desc())
-        .limit(1)
-    )
-    if earlier is None:
-        return
-    bounce.previous_bounce_id = earlier.id
-    summary.bounced_again += 1
-    bounce_store.add_audit(
-        session, bounce_id=bounce.id, address=row.address, action="bounced_again", actor="system",
-        details={"previous_bounce_id": earlier.id, "document": row.document},
-    )
-    bounce_store.add_audit(
-        session, bounce_id=earlier.id, address=row.address, action="bounced_again", actor="system",
-        details={"next_bounce_id": bounce.id, "document": row.document},
-    )
+    session.flush()
+    for bounce in new_bounces:
+        bounce_store.add_audit(session, bounce_id=bounce.id, address=bounce.address, action="imported",
+                               actor="system", to_state=lifecycle.OPEN, details={"source": source_name})
+    for bounce, earlier, document in again:
+        # A bounce that was resent and bounced again: link both ways in the audit log.
+        summary.bounced_again += 1
+        bounce_store.add_audit(session, bounce_id=bounce.id, address=bounce.address, action="bounced_again",
+                               actor="system", details={"previous_bounce_id": earlier, "document": document})
+        bounce_store.add_audit(session, bounce_id=earlier, address=bounce.address, action="bounced_again",
+                               actor="system", details={"next_bounce_id": bounce.id, "document": document})

@@ -84,8 +84,8 @@ TRANSITIONS: dict[str, Transition] = {
 
 # Verbs for audit actions that are not buttons.
 EXTRA_VERBS = {
-    "imported": "imported it",
-    "posted": "posted it",
+    "imported": "imported it from the daily report",
+    "posted": "posted it to the channel",
     "bounced_again": "saw it bounce again after a resend",
     "it_note_emailed": "emailed the note to the client's IT",
     "email_draft_sent": "sent the drafted email by hand",
@@ -99,6 +99,10 @@ def is_closed(state: str) -> bool:
 def verb_for(action: str) -> str:
     if action in TRANSITIONS:
         return TRANSITIONS[action].verb
+    # Slow work that failed is audited as "<action id>.failed" (see bot.bounce_workflows).
+    attempted = action.removesuffix(".failed")
+    if attempted != action and attempted in actions.BUTTON_LABELS:
+        return f"tried {actions.BUTTON_LABELS[attempted]} but it failed"
     return EXTRA_VERBS.get(action, action.replace("_", " ").replace("bounce.", ""))
 
 

@@ -13,7 +13,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ class SmtpMailer:
         message["To"] = draft.to
         message["Subject"] = draft.subject
         message["Date"] = formatdate(localtime=False)
-        message_id = make_msgid(domain=self.mail_from.rpartition("@")[2] or None)
+        # MAIL_FROM may carry a display name ("Billing <billing@firm.com>"), so parse out the address.
+        message_id = make_msgid(domain=parseaddr(self.mail_from)[1].rpartition("@")[2] or None)
         message["Message-ID"] = message_id
         if draft.reply_to:
             message["Reply-To"] = draft.reply_to
@@ -67,6 +68,8 @@ class SmtpMailer:
                 if self.username:
                     connection.login(self.username, self.password)
                 refused = connection.send_message(message)
+        except smtplib.SMTPNotSupportedError as error:
+            raise MailError(_not_supported_message(self.host, self.port, str(error))) from None
         except smtplib.SMTPAuthenticationError as error:
             raise MailError(f"the mail server {self.host}:{self.port} rejected SMTP_USERNAME/SMTP_PASSWORD "
                             f"({error.smtp_code})") from None
@@ -82,6 +85,18 @@ class SmtpMailer:
             raise MailError(f"the mail server refused {', '.join(refused)}")
         log.info("mail.sent message_id=%s", message_id)
         return message_id
+
+
+def _not_supported_message(host: str, port: int, error: str) -> str:
+    """Explain an SMTP extension the server does not offer (smtplib names it in `error`)."""
+    if "STARTTLS" in error:
+        return (f"the mail server {host}:{port} does not offer STARTTLS; set SMTP_SECURITY=ssl if it expects TLS "
+                "from the start (usually port 465), or none for a plain relay on your own network")
+    if "AUTH" in error:
+        return (f"the mail server {host}:{port} does not offer SMTP AUTH, so SMTP_USERNAME and SMTP_PASSWORD cannot "
+                "be used; leave both empty for a relay that needs no login, or check SMTP_SECURITY (many servers "
+                "offer AUTH only after STARTTLS)")
+    return f"the mail server {host}:{port} does not support a required feature ({error})"
 
 
 def _decode(value) -> str:

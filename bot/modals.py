@@ -23,13 +23,15 @@ from slack_sdk.models.views import View
 
 from bot import actions
 from bot.mailer import Draft
-from bot.mrkdwn import escape, escape_and_truncate
+from bot.mrkdwn import TRUNCATION_MARKER, escape
 
 NOTE_BLOCK, NOTE_INPUT = "note", "note_input"
 ADDRESS_BLOCK, ADDRESS_INPUT = "new_address", "new_address_input"
 CONTACT_BLOCK, CONTACT_INPUT = "it_contact", "it_contact_input"
 
 TEXT_LIMIT = 2900
+# Sections one drafted text may fill; a modal holds at most 100 blocks.
+MAX_CODE_BLOCKS = 20
 NOTE_MAX_LENGTH = 3000
 
 
@@ -78,8 +80,45 @@ def _text(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=text[:TEXT_LIMIT]))
 
 
-def _code(text: str) -> SectionBlock:
-    return _text("```" + escape_and_truncate(text, TEXT_LIMIT - 6) + "```")
+def _code(text: str) -> list[SectionBlock]:
+    """Show `text` as code blocks to copy, split at line ends so that no section exceeds TEXT_LIMIT.
+
+    A draft is meant to be copied and sent, so it is split rather than cut.
+    Only text longer than MAX_CODE_BLOCKS sections is truncated, with a marker.
+    """
+    limit = TEXT_LIMIT - 6  # room for the ``` fences
+    chunks: list[str] = []
+    lines: list[str] = []  # lines of the chunk being filled
+    size = -1  # length of "\n".join(lines)
+    for line in escape(text).split("\n"):
+        while len(line) > limit:  # a single line longer than a section is split inside the line
+            cut = _entity_safe_cut(line, limit)
+            if lines:
+                chunks.append("\n".join(lines))
+                lines, size = [], -1
+            chunks.append(line[:cut])
+            line = line[cut:]
+        if lines and size + 1 + len(line) > limit:
+            chunks.append("\n".join(lines))
+            lines, size = [], -1
+        lines.append(line)
+        size += 1 + len(line)
+    chunks.append("\n".join(lines))
+    if len(chunks) > MAX_CODE_BLOCKS:
+        chunks = chunks[:MAX_CODE_BLOCKS]
+        last = chunks[-1]
+        chunks[-1] = last[:_entity_safe_cut(last, limit - len(TRUNCATION_MARKER))] + TRUNCATION_MARKER
+    return [_text("```" + chunk + "```") for chunk in chunks]
+
+
+def _entity_safe_cut(text: str, limit: int) -> int:
+    """Return a cut position at most `limit` that does not split an entity such as `&amp;`."""
+    if len(text) <= limit:
+        return len(text)
+    amp = text.rfind("&", max(0, limit - 5), limit)
+    if amp != -1 and ";" not in text[amp:limit]:
+        return amp
+    return limit
 
 
 def note_modal(bounce_id: int, address: str) -> dict[str, Any]:
@@ -119,7 +158,7 @@ def client_it_note_modal(bounce_id: int, address: str, subject: str, body: str, 
         _text(f"A ready-to-send note asking the IT team behind *{escape(address)}* to allow the firm's mail. "
               "Copy it into your own email, or send it from here."),
         _text(f"*Subject:* {escape(subject)}"),
-        _code(body),
+        *_code(body),
     ]
     if can_email:
         blocks.append(InputBlock(
@@ -139,7 +178,7 @@ def recipient_draft_modal(bounce_id: int, address: str, draft: str) -> dict[str,
         ModalMetadata(bounce_id, actions.RECIPIENT_CONTACTED, {}),
         [
             _text(f"Reach *{escape(address)}*'s owner another way (phone, or another address). A draft to copy:"),
-            _code(draft),
+            *_code(draft),
             _text("Press *Mark contacted* once you have reached them; the bounce then waits for their fix."),
         ],
     )
@@ -165,6 +204,6 @@ def email_draft_modal(bounce_id: int, action: str, draft: Draft) -> dict[str, An
             _text("Email is not set up for Bounce Desk (no SMTP_HOST), so send this yourself, "
                   "then press *Sent it* to record it."),
             _text(f"*To:* {escape(draft.to)}\n*Subject:* {escape(draft.subject)}"),
-            _code(draft.body),
+            *_code(draft.body),
         ],
     )

@@ -162,7 +162,8 @@ def _status_line(view: BounceView) -> str:
 def _history_lines(view: BounceView) -> list[str]:
     lines = []
     for entry in view.history[:HISTORY_LINES]:
-        line = f"{mention(entry.actor)} {lifecycle.verb_for(entry.action)} {slack_date(entry.at)}"
+        actor = "Bounce Desk" if entry.actor == "system" else mention(entry.actor)
+        line = f"{actor} {lifecycle.verb_for(entry.action)} {slack_date(entry.at)}"
         note = entry.details.get("note") or entry.details.get("summary")
         if note:
             line += f": {escape_and_truncate(str(note), 300)}"

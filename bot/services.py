@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.bounce_actions import BounceActions
 from bot.bounce_workflows import BounceWorkflows
 from bot.digest import DigestService
+from bot.home import HomeService
 from bot.permissions import Permissions
 from bot.mailer import SmtpMailer
 from bot.render import RenderContext
@@ -31,6 +32,7 @@ class Services:
     permissions: Permissions
     workflows: BounceWorkflows
     mailer: SmtpMailer | None
+    home: HomeService | None = None
 
 
 def build_services(settings: Settings, database: Database | None = None, slack=None) -> Services:
@@ -43,6 +45,12 @@ def build_services(settings: Settings, database: Database | None = None, slack=N
         digest = DigestService(database, slack, settings.digest_channel, settings.timezone, context,
                                settings.slash_command)
     bounce_actions = BounceActions(database, slack, context)
+    home = None
+    if slack is not None:
+        home = HomeService(database, slack, settings.slash_command, settings.timezone)
+        bounce_actions.on_change = home.request_refresh
+        if digest is not None:
+            digest.after_run = home.request_refresh
     permissions = Permissions(settings.allowed_users, settings.allowed_usergroup_id,
                               getattr(slack, "client", None))
     mailer = None
@@ -51,4 +59,4 @@ def build_services(settings: Settings, database: Database | None = None, slack=N
                             settings.smtp_username, settings.smtp_password, settings.smtp_timeout_seconds)
     workflows = BounceWorkflows(database, bounce_actions, slack, mailer, build_resend_backend(settings), settings)
     return Services(settings=settings, database=database, slack=slack, digest=digest, actions=bounce_actions,
-                    context=context, permissions=permissions, workflows=workflows, mailer=mailer)
+                    context=context, permissions=permissions, workflows=workflows, mailer=mailer, home=home)

@@ -28,7 +28,7 @@ SENDING_IP_RANGES = (
 
 
 class SettingsError(Exception):
-    """A setting is missing or invalid; the message names it and the expected form."""
+    """A missing or invalid setting. The message names the variable and the expected form."""
 
 
 class Settings(BaseSettings):

@@ -10,8 +10,10 @@ from bot.services import Services
 
 
 def register_all(app: App, services: Services) -> None:
-    from handlers import bounce_buttons, errors, modals
+    from handlers import bounce_buttons, commands, errors, home, modals
 
     errors.register(app)
     bounce_buttons.register(app, services)
     modals.register(app, services)
+    commands.register(app, services)
+    home.register(app, services)

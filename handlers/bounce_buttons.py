@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from slack_bolt import Ack, App
 
-from bot import actions, modals
+from bot import actions, modals, reasons
 from bot.bounce_actions import ActionOutcome, not_found_outcome
 from bot.services import Services
 from bot.slack_gateway import SlackError
@@ -70,6 +70,16 @@ def open_modal(services: Services, body: dict[str, Any], view: dict[str, Any], b
     return None
 
 
+def notifier(services: Services, body: dict[str, Any], bounce_id: int | None = None):
+    """Return a callback that shows the outcome of background work to the clicker."""
+
+    def notify(outcome: ActionOutcome) -> None:
+        if outcome.message:
+            tell_user(services, body, outcome.message, bounce_id)
+
+    return notify
+
+
 def _snapshot_or_outcome(services: Services, bounce_id: int):
     snapshot = services.workflows.snapshot(bounce_id)
     if snapshot is None:
@@ -98,6 +108,9 @@ def on_client_it_note(services: Services, body: dict[str, Any], bounce_id: int, 
     snapshot, missing = _snapshot_or_outcome(services, bounce_id)
     if missing:
         return missing
+    problem = services.workflows.allows(snapshot, actions.CLIENT_IT_NOTE)
+    if problem:
+        return ActionOutcome(False, bounce_id, problem)
     subject, text = services.workflows.it_note(snapshot)
     view = modals.client_it_note_modal(bounce_id, snapshot.address, subject, text, can_email=services.mailer is not None)
     return open_modal(services, body, view, bounce_id)
@@ -122,7 +135,7 @@ def on_resend(services: Services, body: dict[str, Any], bounce_id: int, user: st
     if problem:
         return ActionOutcome(False, bounce_id, problem)
     if services.workflows.resend_backend.automatic:
-        return services.workflows.resend(bounce_id, user)
+        return services.workflows.resend(bounce_id, user, notify=notifier(services, body))
     target = snapshot.corrected_to or snapshot.address
     return open_modal(services, body, modals.resend_modal(bounce_id, target, snapshot.facts.documents), bounce_id)
 
@@ -136,8 +149,8 @@ def on_support_email(services: Services, body: dict[str, Any], bounce_id: int, u
     if problem:
         return ActionOutcome(False, bounce_id, problem)
     if services.mailer is not None:
-        return services.workflows.send_support_email(bounce_id, action, user)
-    draft = services.workflows.support_draft(snapshot, action, user)
+        return services.workflows.send_support_email(bounce_id, action, user, notify=notifier(services, body))
+    draft = services.workflows.support_draft(snapshot, action, services.workflows.user_label(user))
     return open_modal(services, body, modals.email_draft_modal(bounce_id, action, draft), bounce_id)
 
 
@@ -159,6 +172,22 @@ HANDLERS: dict[str, ButtonHandler] = {
 }
 
 
+def _reason_mismatch(services: Services, action_id: str, bounce_id: int) -> str | None:
+    """Explain why a known button does not belong to the bounce's reason, such as "Already paid" on a hard bounce.
+
+    Such clicks come from forged requests or from messages rendered by another
+    version. Returns None for unknown bounces, so that the handlers report them as not found.
+    """
+    reason_key = services.actions.reason_of(bounce_id)
+    if reason_key is None or action_id not in actions.BUTTON_LABELS:
+        return None
+    reason = reasons.get(reason_key)
+    if action_id in reason.buttons:
+        return None
+    return (f"\"{actions.BUTTON_LABELS[action_id]}\" does not apply to this bounce: its reason is {reason.title}. "
+            "Nothing was changed; the message shows the buttons that do apply.")
+
+
 def handle_click(services: Services, body: dict[str, Any], action: dict[str, Any]) -> ActionOutcome | None:
     action_id = action.get("action_id", "")
     user = user_id(body)
@@ -172,6 +201,11 @@ def handle_click(services: Services, body: dict[str, Any], action: dict[str, Any
     if not services.permissions.is_allowed(user):
         log.warning("click.denied action=%s bounce_id=%d user=%s", action_id, bounce_id, user)
         tell_user(services, body, services.permissions.denial_text())
+        return None
+
+    problem = _reason_mismatch(services, action_id, bounce_id)
+    if problem:
+        tell_user(services, body, problem)
         return None
 
     if action_id in HANDLERS:

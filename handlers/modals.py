@@ -16,7 +16,7 @@ from slack_bolt import Ack, App
 from bot import actions, modals
 from bot.bounce_workflows import FieldError
 from bot.services import Services
-from handlers.bounce_buttons import tell_user
+from handlers.bounce_buttons import notifier, tell_user
 from handlers.payloads import user_id
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,10 @@ def register(app: App, services: Services) -> None:
         if started is None:
             return
         metadata, user = started
-        note = modals.input_value(view, modals.NOTE_BLOCK, modals.NOTE_INPUT)
-        if not note:
-            ack(response_action="errors", errors={modals.NOTE_BLOCK: "The note is empty. Type a note, or press Cancel."})
+        try:
+            note = workflows.check_note(modals.input_value(view, modals.NOTE_BLOCK, modals.NOTE_INPUT))
+        except FieldError as error:
+            ack(response_action="errors", errors={error.block_id: str(error)})
             return
         ack()
         _report(services, body, workflows.add_note(metadata.bounce_id, user, note), metadata.bounce_id)
@@ -98,7 +99,9 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={error.block_id: str(error)})
             return
         ack()
-        _report(services, body, workflows.send_it_note(metadata.bounce_id, user, address), metadata.bounce_id)
+        notify = notifier(services, body, metadata.bounce_id)
+        _report(services, body, workflows.send_it_note(metadata.bounce_id, user, address, notify=notify),
+                metadata.bounce_id)
 
     @app.view(actions.MODAL_RECIPIENT_DRAFT)
     def on_recipient_contacted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -55,7 +55,6 @@ def add_audit(
         details=details or {},
     )
     session.add(entry)
-    session.flush()
     return entry
 
 
@@ -153,15 +152,23 @@ def claim(session: Session, bounce_id: int, actor: str) -> TransitionResult:
     return TransitionResult(True, bounce, before.state, new_state)
 
 
-def begin_pending(session: Session, bounce_id: int, action: str) -> bool:
-    """Mark slow work as started for a bounce; False when other work is already running."""
+def begin_pending(session: Session, bounce_id: int, action: str, from_states: Iterable[str] | None = None) -> bool:
+    """Mark slow work as started for a bounce; False when other work is already running.
+
+    With `from_states`, the mark is also only set while the bounce is in one of
+    them, so a click that read the state before another click's work finished
+    cannot start the same work again.
+    """
     now = utcnow()
+    conditions = [
+        Bounce.id == bounce_id,
+        or_(Bounce.pending_action.is_(None), Bounce.pending_since < now - PENDING_TIMEOUT),
+    ]
+    if from_states is not None:
+        conditions.append(Bounce.state.in_(list(from_states)))
     result = session.execute(
         update(Bounce)
-        .where(
-            Bounce.id == bounce_id,
-            or_(Bounce.pending_action.is_(None), Bounce.pending_since < now - PENDING_TIMEOUT),
-        )
+        .where(*conditions)
         .values(pending_action=action, pending_since=now)
         .execution_options(synchronize_session=False)
     )

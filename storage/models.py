@@ -56,6 +56,10 @@ class Recipient(Base):
     """What the team learned about one address, shared by all its bounces."""
 
     __tablename__ = "recipients"
+    __table_args__ = (
+        # Lists the addresses of one domain in address order, one page at a time (/bounces @domain).
+        Index("ix_recipients_domain_address", "domain", "address"),
+    )
 
     address: Mapped[str] = mapped_column(String(320), primary_key=True)
     domain: Mapped[str] = mapped_column(String(255), index=True)
@@ -90,6 +94,14 @@ class Bounce(Base):
         Index("ix_bounces_state_bounced_on", "state", "bounced_on"),
         Index("ix_bounces_group", "address", "bounced_on", "reason"),
         Index("ix_bounces_unposted", "slack_ts", "bounced_on"),
+        # Counts a domain's bounces by state without reading table rows (/bounces @domain).
+        Index("ix_bounces_domain_state", "domain", "state"),
+        # Open items of one reason, oldest first, and open counts by reason (/bounces open, App Home).
+        Index("ix_bounces_state_reason_bounced_on", "state", "reason", "bounced_on"),
+        # The App Home's 30-day counts: bounces created, and bounces closed, since a cutoff.
+        # The state column lets the closed count read the index alone.
+        Index("ix_bounces_created_at", "created_at"),
+        Index("ix_bounces_state_changed_at_state", "state_changed_at", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -160,6 +172,15 @@ class AuditEntry(Base):
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str | None] = mapped_column(String(32))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class HomeViewer(Base):
+    """A user who opened the App Home tab, so that bounce changes republish their Home view."""
+
+    __tablename__ = "home_viewers"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class Lock(Base):

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from bot.render import ActionView, BounceView, DocumentView
 from storage import bounce_store
 from storage.models import Bounce
+
+
+def since_bounce(moment: datetime | None, bounce: Bounce) -> datetime | None:
+    """Return `moment` when it happened after `bounce` was imported, else None.
+
+    A reactivation requested or confirmed for an earlier bounce says nothing
+    about this one: the address bounced again since, so it is suppressed again.
+    """
+    if moment is None:
+        return None
+    if bounce.created_at is not None and moment < bounce.created_at:
+        return None
+    return moment
 
 
 def bounce_view(session: Session, bounce: Bounce, history_limit: int = 4) -> BounceView:
@@ -36,8 +51,8 @@ def bounce_view(session: Session, bounce: Bounce, history_limit: int = 4) -> Bou
         state_changed_at=bounce.state_changed_at,
         state_changed_by=bounce.state_changed_by,
         corrected_to=recipient.corrected_to if recipient else None,
-        reactivation_requested_at=recipient.reactivation_requested_at if recipient else None,
-        reactivated_at=recipient.reactivated_at if recipient else None,
+        reactivation_requested_at=since_bounce(recipient.reactivation_requested_at, bounce) if recipient else None,
+        reactivated_at=since_bounce(recipient.reactivated_at, bounce) if recipient else None,
         previous_bounce_id=bounce.previous_bounce_id,
         previous_permalink=previous.slack_permalink if previous else None,
         pending_action=bounce.pending_action,

@@ -9,6 +9,7 @@ silently.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -42,6 +43,16 @@ def _hermetic_environment():
     saved = {name: os.environ.pop(name) for name in list(os.environ) if name in _SETTING_NAMES}
     yield
     os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Undo logs.configure() from tests that call app.main, whose stdout handler outlives pytest's capture."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
 
 
 def pytest_report_header(config):
