@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from bot import actions, emails, lifecycle, reasons
+from bot.blocks import distinct
 from bot.addresses import InvalidAddress, normalize_address, suggest_domain_fix
 from bot.bounce_actions import ActionOutcome, BounceActions, not_found_outcome
 from bot.mailer import Draft, MailError
@@ -64,14 +65,6 @@ class BounceSnapshot:
     facts: emails.BounceFacts
 
 
-def _distinct(values) -> list[str]:
-    out: list[str] = []
-    for value in values:
-        if value and value not in out:
-            out.append(value)
-    return out
-
-
 class BounceWorkflows:
     def __init__(self, database: Database, actions_service: BounceActions, slack, mailer, resend_backend: ResendBackend,
                  settings):
@@ -107,10 +100,10 @@ class BounceWorkflows:
                     address=bounce.address,
                     reason=bounce.reason,
                     bounced_on=bounce.bounced_on,
-                    documents=_distinct(document.document for document in documents),
-                    clients=_distinct(document.client for document in documents),
-                    error_codes=_distinct(document.error_code for document in documents),
-                    details=_distinct(document.details for document in documents),
+                    documents=distinct(document.document for document in documents),
+                    clients=distinct(document.client for document in documents),
+                    error_codes=distinct(document.error_code for document in documents),
+                    details=distinct(document.details for document in documents),
                 ),
             )
 

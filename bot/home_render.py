@@ -16,17 +16,15 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
-    ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     PlainTextObject,
-    SectionBlock,
 )
 
 from bot import actions, lifecycle, reasons
-from bot.mrkdwn import escape, escape_and_truncate, link, mention, slack_date, truncate
-from bot.render import MAX_VIEW_BLOCKS, SECTION_TEXT_LIMIT, fit_blocks
+from bot.mrkdwn import escape, escape_and_truncate, link, mention, slack_date
+from bot import blocks as kit
+from bot.render import MAX_VIEW_BLOCKS, fit_blocks
 
 # Add note stays in the channel message, where the thread shows the notes.
 HIDDEN_ACTIONS = frozenset({actions.ADD_NOTE})
@@ -83,12 +81,6 @@ class HomeData:
         return sum(group.count for group in self.groups)
 
 
-def _section(text: str) -> dict[str, Any]:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))).to_dict()
-
-
-def _context(text: str) -> dict[str, Any]:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))]).to_dict()
 
 
 def duration_text(duration: timedelta) -> str:
@@ -182,9 +174,9 @@ def render_home(data: HomeData, max_blocks: int = MAX_VIEW_BLOCKS) -> dict[str, 
     groups = tuple(group for group in data.groups if group.count)
     blocks: list[dict[str, Any]] = [HeaderBlock(text=PlainTextObject(text="Bounce Desk", emoji=True)).to_dict()]
     summary = f"*{data.open_total} open bounces*" if data.open_total else ":white_check_mark: *No open bounces.*"
-    blocks.append(_section(f"{summary}\n{_digest_line(data)}"))
-    blocks.append(_section(_stats_line(data.stats)))
-    blocks.append(_context(STATS_DEFINITION))
+    blocks.append(kit.section(f"{summary}\n{_digest_line(data)}"))
+    blocks.append(kit.section(_stats_line(data.stats)))
+    blocks.append(kit.context(STATS_DEFINITION))
     blocks.append(DividerBlock().to_dict())
 
     slots = max(0, (max_blocks - _FIXED_BLOCKS - _GROUP_BLOCKS * len(groups)) // _ITEM_BLOCKS)
@@ -192,22 +184,22 @@ def render_home(data: HomeData, max_blocks: int = MAX_VIEW_BLOCKS) -> dict[str, 
     hidden_total = 0
     for group, shown in zip(groups, shown_counts):
         reason = reasons.get(group.reason)
-        blocks.append(_section(f"{reason.emoji} *{reason.title}* · {group.count} open, oldest first"))
+        blocks.append(kit.section(f"{reason.emoji} *{reason.title}* · {group.count} open, oldest first"))
         for item in group.items[:shown]:
-            blocks.append(_section(_item_text(item)))
+            blocks.append(kit.section(_item_text(item)))
             buttons = _item_buttons(item)
             if buttons is not None:
                 blocks.append(buttons)
         hidden = group.count - shown
         if hidden > 0:
             hidden_total += hidden
-            blocks.append(_context(f"… and {hidden} more {reason.title.lower()} items not shown here. "
+            blocks.append(kit.context(f"… and {hidden} more {reason.title.lower()} items not shown here. "
                                    f"`{command} open` lists them all."))
 
     if hidden_total:
-        blocks.append(_context(f":scissors: Showing {data.open_total - hidden_total} of {data.open_total} open bounces, "
+        blocks.append(kit.context(f":scissors: Showing {data.open_total - hidden_total} of {data.open_total} open bounces, "
                                f"because the Home tab holds at most {max_blocks} blocks. "
                                f"`{command} open` lists them all."))
-    blocks.append(_context(f"Updated {slack_date(data.generated_at)}. Look up an address, a domain or an invoice "
+    blocks.append(kit.context(f"Updated {slack_date(data.generated_at)}. Look up an address, a domain or an invoice "
                            f"with `{command} help`."))
     return {"type": "home", "blocks": fit_blocks(blocks, max_blocks)}

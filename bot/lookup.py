@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone, tzinfo
-from typing import Callable, Iterable
+from typing import Callable
 
 from bot import lifecycle, reasons
 from bot.addresses import InvalidAddress, domain_edit_distance, normalize_address
@@ -43,6 +43,7 @@ from bot.lookup_render import (
     render_open,
 )
 from bot.mrkdwn import escape_and_truncate, unescape
+from bot.blocks import distinct
 from bot.render import Message
 from storage import bounce_store, lookup_store
 from storage.db import Database
@@ -197,10 +198,6 @@ def _history(entries) -> tuple[HistoryLine, ...]:
     return tuple(lines)
 
 
-def _distinct(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(value for value in values if value))
-
-
 def bounce_line(bounce: Bounce, audit_entries, history_limit: int) -> BounceLine:
     history = _history(audit_entries)
     shown = history[-history_limit:] if history_limit else ()
@@ -210,8 +207,8 @@ def bounce_line(bounce: Bounce, audit_entries, history_limit: int) -> BounceLine
         bounced_on=bounce.bounced_on,
         reason=bounce.reason,
         state=bounce.state,
-        documents=_distinct(document.document for document in bounce.documents),
-        clients=_distinct(document.client for document in bounce.documents),
+        documents=tuple(distinct(document.document for document in bounce.documents)),
+        clients=tuple(distinct(document.client for document in bounce.documents)),
         permalink=bounce.slack_permalink,
         claimed_by=bounce.claimed_by,
         history=shown,
@@ -383,7 +380,7 @@ def open_item(bounce: Bounce, today: date) -> OpenItem:
         bounced_on=bounce.bounced_on,
         age_days=max(0, (today - bounce.bounced_on).days),
         state=bounce.state,
-        documents=_distinct(document.document for document in bounce.documents),
+        documents=tuple(distinct(document.document for document in bounce.documents)),
         permalink=bounce.slack_permalink,
         claimed_by=bounce.claimed_by,
     )

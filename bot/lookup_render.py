@@ -16,17 +16,14 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
-    ContextBlock,
     DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
 )
 
 from bot import actions, lifecycle, reasons
 from bot.mrkdwn import escape, escape_and_truncate, link, mention, slack_date, truncate
-from bot.render import HEADER_LIMIT, MAX_BLOCKS, SECTION_TEXT_LIMIT, Message, fit_blocks
+from bot import blocks as kit
+from bot.blocks import SECTION_TEXT_LIMIT
+from bot.render import MAX_BLOCKS, Message, fit_blocks
 
 # Document numbers listed per bounce or open item; the rest are counted.
 DOCUMENTS_LIMIT = 15
@@ -155,16 +152,7 @@ class OpenReport:
 # --- small pieces -------------------------------------------------------------
 
 
-def _section(text: str) -> dict[str, Any]:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))).to_dict()
 
-
-def _header(text: str) -> dict[str, Any]:
-    return HeaderBlock(text=PlainTextObject(text=truncate(text, HEADER_LIMIT, " …"), emoji=True)).to_dict()
-
-
-def _context(text: str) -> dict[str, Any]:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))]).to_dict()
 
 
 def _day(day: date) -> str:
@@ -243,14 +231,14 @@ def _page_footer(page: PageInfo, shown: int, noun: str, plural: str | None = Non
     if page.total == 0:
         return []
     if shown == 0:
-        return [_context(f"This page is past the end of the list, which now has {_plural(page.total, noun, plural)}. "
+        return [kit.context(f"This page is past the end of the list, which now has {_plural(page.total, noun, plural)}. "
                          "Run the command again to start from the top.")]
     counted = f"Showing {page.first}–{page.last(shown)} of {_plural(page.total, noun, plural)}."
     if page.next_value is None:
         end = " That is the whole list." if page.number == 1 else " This is the last page."
-        return [_context(counted + end)]
+        return [kit.context(counted + end)]
     button = ButtonElement(text="More", action_id=actions.LOOKUP_MORE, value=page.next_value)
-    return [_context(counted + " Press More for the next page."),
+    return [kit.context(counted + " Press More for the next page."),
             ActionsBlock(block_id=f"lookup_more_{page.number}", elements=[button]).to_dict()]
 
 
@@ -267,22 +255,22 @@ def _finish(text: str, blocks: list[dict[str, Any]], has_button: bool) -> Messag
 
 
 def render_address(report: AddressReport, slash_command: str = "/bounces") -> Message:
-    blocks = [_header(f"Bounces for {report.address}")]
+    blocks = [kit.header(f"Bounces for {report.address}")]
     if report.status.key == NO_HISTORY:
         text = f"No bounces are recorded for {escape_and_truncate(report.address, 400)}."
-        blocks.append(_section(text))
+        blocks.append(kit.section(text))
         if report.suggestions:
-            blocks.append(_section(_suggestions_text(report.suggestions, slash_command)))
+            blocks.append(kit.section(_suggestions_text(report.suggestions, slash_command)))
         else:
-            blocks.append(_context("No stored address has the same name before the @, and no stored domain is "
+            blocks.append(kit.context("No stored address has the same name before the @, and no stored domain is "
                                    "one or two letters away. Check the spelling."))
         return _finish(text, blocks, has_button=False)
 
     summary = f"*Status:* {status_text(report.status)}\n{_plural(report.total, 'bounce')} recorded, newest first."
-    blocks.append(_section(summary))
+    blocks.append(kit.section(summary))
     blocks.append(DividerBlock().to_dict())
     for bounce in report.bounces:
-        blocks.append(_section(_bounce_text(bounce, show_address=False)))
+        blocks.append(kit.section(_bounce_text(bounce, show_address=False)))
     footer = _page_footer(report.page, len(report.bounces), "bounce")
     blocks.extend(footer)
     text = f"{report.address}: {_plural(report.total, 'bounce')}, {report.status.open_count} open"
@@ -290,42 +278,42 @@ def render_address(report: AddressReport, slash_command: str = "/bounces") -> Me
 
 
 def render_domain(report: DomainReport, slash_command: str = "/bounces") -> Message:
-    blocks = [_header(f"Bounces at {report.domain}")]
+    blocks = [kit.header(f"Bounces at {report.domain}")]
     if report.address_count == 0:
         text = f"No bounces are recorded for any address at {escape_and_truncate(report.domain, 300)}."
-        blocks.append(_section(text))
+        blocks.append(kit.section(text))
         if report.suggestions:
-            blocks.append(_section(_suggestions_text(report.suggestions, slash_command)))
+            blocks.append(kit.section(_suggestions_text(report.suggestions, slash_command)))
         return _finish(text, blocks, has_button=False)
 
     summary = (f"{_plural(report.address_count, 'address', 'addresses')}, {_plural(report.bounce_count, 'bounce')}, "
                f"*{report.open_count} open*. Addresses in alphabetical order.")
-    blocks.append(_section(summary))
+    blocks.append(kit.section(summary))
     blocks.append(DividerBlock().to_dict())
     for item in report.addresses:
         last = f" · last bounced {_day(item.last_bounced_on)}" if item.last_bounced_on else ""
         line = (f"*{escape_and_truncate(item.address, 400)}* · {_plural(item.total, 'bounce')}, "
                 f"{item.open_count} open{last}\n{status_text(item.status)}")
-        blocks.append(_section(line))
+        blocks.append(kit.section(line))
     blocks.extend(_page_footer(report.page, len(report.addresses), "address", "addresses"))
     text = f"{report.domain}: {_plural(report.address_count, 'address', 'addresses')}, {report.open_count} open bounces"
     return _finish(escape(text), blocks, has_button=report.page.next_value is not None and bool(report.addresses))
 
 
 def render_document(report: DocumentReport, slash_command: str = "/bounces") -> Message:
-    blocks = [_header(f"Bounces for document {report.document}")]
+    blocks = [kit.header(f"Bounces for document {report.document}")]
     if report.page.total == 0:
         text = f"No bounces are recorded for document `{escape_and_truncate(report.document, 200)}`."
-        blocks.append(_section(text))
-        blocks.append(_context(f"Document numbers are matched without regard to case and spaces. To look up an "
+        blocks.append(kit.section(text))
+        blocks.append(kit.context(f"Document numbers are matched without regard to case and spaces. To look up an "
                                f"address or a domain instead, see `{escape(slash_command)} help`."))
         return _finish(text, blocks, has_button=False)
 
     verb = "carries" if report.page.total == 1 else "carry"
-    blocks.append(_section(f"{_plural(report.page.total, 'bounce')} {verb} this document, newest first."))
+    blocks.append(kit.section(f"{_plural(report.page.total, 'bounce')} {verb} this document, newest first."))
     blocks.append(DividerBlock().to_dict())
     for bounce in report.bounces:
-        blocks.append(_section(_bounce_text(bounce, show_address=True)))
+        blocks.append(kit.section(_bounce_text(bounce, show_address=True)))
     blocks.extend(_page_footer(report.page, len(report.bounces), "bounce"))
     text = f"Document {report.document}: {_plural(report.page.total, 'bounce')}"
     return _finish(escape(text), blocks, has_button=report.page.next_value is not None and bool(report.bounces))
@@ -341,22 +329,22 @@ def _open_item_text(item: OpenItem) -> str:
 
 
 def render_open(report: OpenReport, slash_command: str = "/bounces") -> Message:
-    blocks = [_header("Open bounces")]
+    blocks = [kit.header("Open bounces")]
     if report.total == 0:
         text = ":white_check_mark: No open bounces. Everything is resolved, resent or dismissed."
-        blocks.append(_section(text))
+        blocks.append(kit.section(text))
         return _finish(text, blocks, has_button=False)
 
     counts = " · ".join(f"{reasons.get(key).emoji} {reasons.get(key).title}: *{count}*" for key, count in report.counts)
-    blocks.append(_section(f"*{report.total} open*, grouped by reason, oldest first.\n{counts}"))
+    blocks.append(kit.section(f"*{report.total} open*, grouped by reason, oldest first.\n{counts}"))
     counts_by_reason = dict(report.counts)
     current_reason = None
     for item in report.items:
         if item.reason != current_reason:
             current_reason = item.reason
             reason = reasons.get(item.reason)
-            blocks.append(_section(f"{reason.emoji} *{reason.title}* ({counts_by_reason.get(item.reason, 0)} open)"))
-        blocks.append(_section(_open_item_text(item)))
+            blocks.append(kit.section(f"{reason.emoji} *{reason.title}* ({counts_by_reason.get(item.reason, 0)} open)"))
+        blocks.append(kit.section(_open_item_text(item)))
     blocks.extend(_page_footer(report.page, len(report.items), "open bounce"))
     return _finish(f"{report.total} open bounces", blocks, has_button=report.page.next_value is not None and bool(report.items))
 
@@ -374,9 +362,9 @@ def render_help(slash_command: str = "/bounces", problem: str | None = None) -> 
     ])
     blocks = []
     if problem:
-        blocks.append(_section(problem))
-    blocks.append(_section(f"*How to use {command}*\n{usage}"))
-    blocks.append(_context("Answers are visible only to you. Addresses can be typed plain, in angle brackets or "
+        blocks.append(kit.section(problem))
+    blocks.append(kit.section(f"*How to use {command}*\n{usage}"))
+    blocks.append(kit.context("Answers are visible only to you. Addresses can be typed plain, in angle brackets or "
                            "with a display name; case does not matter."))
     text = (problem + " " if problem else "") + f"Usage: {command} ADDRESS | DOMAIN | DOCUMENT | open | digest | help"
     return _finish(text, blocks, has_button=False)
@@ -385,4 +373,4 @@ def render_help(slash_command: str = "/bounces", problem: str | None = None) -> 
 def render_lookup_failed(error_id: str) -> Message:
     text = (f"The lookup failed because of an internal error (reference {escape(error_id)}), so there is no result. "
             "Try again; if it keeps failing, give the reference to whoever runs Bounce Desk.")
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[kit.section(text)])

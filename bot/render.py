@@ -16,22 +16,17 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
     MarkdownTextObject,
-    PlainTextObject,
     SectionBlock,
 )
 
 from bot import actions, lifecycle, reasons
+from bot import blocks as kit
 from bot.mrkdwn import escape, escape_and_truncate, link, mention, slack_date, truncate
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
-SECTION_TEXT_LIMIT = 3000
 FIELD_LIMIT = 2000
-HEADER_LIMIT = 150
 FALLBACK_TEXT_LIMIT = 3000
 DETAILS_LIMIT = 1500
 HISTORY_LINES = 4
@@ -92,18 +87,6 @@ class Message:
     blocks: list[dict[str, Any]]
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)))
-
-
-def _header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=truncate(text, HEADER_LIMIT, " …"), emoji=True))
-
-
-def _context(*lines: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(line, SECTION_TEXT_LIMIT)) for line in lines[:10]])
-
-
 def fit_blocks(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS, keep_last: int = 0) -> list[dict[str, Any]]:
     """Cut a block list to `limit`, replacing what is dropped with a visible marker block.
 
@@ -115,16 +98,8 @@ def fit_blocks(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS, keep_last:
     head_room = limit - keep_last - 1
     head = blocks[:head_room]
     dropped = len(blocks) - keep_last - head_room
-    marker = _context(f":scissors: {dropped} more blocks were cut to stay within Slack's {limit}-block limit.").to_dict()
+    marker = kit.context(f":scissors: {dropped} more blocks were cut to stay within Slack's {limit}-block limit.")
     return head + [marker] + tail
-
-
-def _distinct(values: list[str]) -> list[str]:
-    seen: list[str] = []
-    for value in values:
-        if value and value not in seen:
-            seen.append(value)
-    return seen
 
 
 def _documents_text(documents: tuple[DocumentView, ...]) -> str:
@@ -190,7 +165,7 @@ def _number_steps(steps: list[str]) -> list[str]:
 
 def _recipient_text(view: BounceView) -> str:
     text = f"*Recipient*\n{escape_and_truncate(view.address, 400)}"
-    originals = _distinct([document.original_address for document in view.documents])
+    originals = kit.distinct([document.original_address for document in view.documents])
     if originals and originals != [view.address]:
         text += f"\n_as written: {escape_and_truncate(', '.join(originals), 600)}_"
     if view.corrected_to:
@@ -204,7 +179,7 @@ def _recipient_text(view: BounceView) -> str:
 
 def fallback_text(view: BounceView) -> str:
     reason = reasons.get(view.reason)
-    numbers = ", ".join(_distinct([document.document for document in view.documents])) or "no document number"
+    numbers = ", ".join(kit.distinct([document.document for document in view.documents])) or "no document number"
     text = f"{reason.title}: {view.address} ({numbers}), bounced {view.bounced_on.isoformat()}"
     return escape_and_truncate(text, FALLBACK_TEXT_LIMIT)
 
@@ -212,15 +187,15 @@ def fallback_text(view: BounceView) -> str:
 def render_bounce(view: BounceView, context: RenderContext) -> Message:
     """Render one bounce as a Slack message: facts, guidance, status, history and buttons."""
     reason = reasons.get(view.reason)
-    blocks: list[Any] = [_header(f"{reason.title} · {view.bounced_on.strftime('%a %b %d, %Y').replace(' 0', ' ')}")]
+    blocks: list[Any] = [kit.header(f"{reason.title} · {view.bounced_on.strftime('%a %b %d, %Y').replace(' 0', ' ')}")]
 
     if view.previous_bounce_id is not None:
         previous = link(view.previous_permalink, f"earlier bounce #{view.previous_bounce_id}")
-        blocks.append(_section(f":repeat: *Bounced again after resend.* See the history in the {previous}."))
+        blocks.append(kit.section(f":repeat: *Bounced again after resend.* See the history in the {previous}."))
 
-    clients = _distinct([document.client for document in view.documents])
-    codes = _distinct([document.error_code for document in view.documents])
-    reason_texts = _distinct([document.reason_text for document in view.documents])
+    clients = kit.distinct([document.client for document in view.documents])
+    codes = kit.distinct([document.error_code for document in view.documents])
+    reason_texts = kit.distinct([document.reason_text for document in view.documents])
     fields = [
         MarkdownTextObject(text=_recipient_text(view)),
         MarkdownTextObject(text=truncate(f"*Client*\n{escape(', '.join(clients)) or '_not given_'}", FIELD_LIMIT)),
@@ -231,20 +206,20 @@ def render_bounce(view: BounceView, context: RenderContext) -> Message:
             text=truncate(f"*Reported reason*\n{reason.emoji} {escape(', '.join(reason_texts)) or reason.title}", FIELD_LIMIT)
         ),
     ]
-    blocks.append(SectionBlock(fields=fields))
+    blocks.append(SectionBlock(fields=fields).to_dict())
 
-    details = _distinct([document.details for document in view.documents])
+    details = kit.distinct([document.details for document in view.documents])
     if details:
         quoted = "\n".join(f"> {escape_and_truncate(text, DETAILS_LIMIT // len(details))}".replace("\n", "\n> ")
                            for text in details)
-        blocks.append(_section(f"*Details from the receiving server*\n{quoted}"))
+        blocks.append(kit.section(f"*Details from the receiving server*\n{quoted}"))
 
-    blocks.append(_section(_guidance_text(reason, context)))
-    blocks.append(_context(_status_line(view)))
+    blocks.append(kit.section(_guidance_text(reason, context)))
+    blocks.append(kit.context(_status_line(view)))
 
     history = _history_lines(view)
     if history:
-        blocks.append(_context(*history))
+        blocks.append(kit.context(*history))
 
     buttons = []
     claimed = view.claimed_by is not None
@@ -254,10 +229,9 @@ def render_bounce(view: BounceView, context: RenderContext) -> Message:
             ButtonElement(text=actions.BUTTON_LABELS[action_id], action_id=action_id, value=str(view.id), style=style)
         )
     if buttons:
-        blocks.append(ActionsBlock(block_id=f"bounce_actions_{view.id}", elements=buttons))
+        blocks.append(ActionsBlock(block_id=f"bounce_actions_{view.id}", elements=buttons).to_dict())
 
-    rendered = [block.to_dict() for block in blocks]
-    return Message(text=fallback_text(view), blocks=fit_blocks(rendered, MAX_BLOCKS, keep_last=1 if buttons else 0))
+    return Message(text=fallback_text(view), blocks=fit_blocks(blocks, MAX_BLOCKS, keep_last=1 if buttons else 0))
 
 
 @dataclass(frozen=True)
@@ -284,7 +258,7 @@ MAX_EARLIER_LINKS = 15
 def render_digest_header(view: DigestHeaderView) -> Message:
     total = sum(view.new_by_reason.values())
     title = f"Bounced email digest · {view.day.strftime('%A, %B %d').replace(' 0', ' ')}"
-    blocks: list[Any] = [_header(title)]
+    blocks: list[Any] = [kit.header(title)]
 
     counts = [
         f"{reasons.get(key).emoji} *{view.new_by_reason[key]}* {reasons.get(key).title}"
@@ -292,7 +266,7 @@ def render_digest_header(view: DigestHeaderView) -> Message:
         if view.new_by_reason.get(key)
     ]
     noun = "bounce" if total == 1 else "bounces"
-    blocks.append(_section(f"*{total} new {noun}* to follow up, one message each below.\n" + "\n".join(counts)))
+    blocks.append(kit.section(f"*{total} new {noun}* to follow up, one message each below.\n" + "\n".join(counts)))
 
     if view.earlier_open_total:
         lines = []
@@ -302,15 +276,15 @@ def render_digest_header(view: DigestHeaderView) -> Message:
         more = view.earlier_open_total - min(len(view.earlier_open), MAX_EARLIER_LINKS)
         if more > 0:
             lines.append(f"… and {more} more: `{escape(view.slash_command)} open` lists them all.")
-        blocks.append(_section(f"*{view.earlier_open_total} still open from earlier digests*\n" + "\n".join(lines)))
+        blocks.append(kit.section(f"*{view.earlier_open_total} still open from earlier digests*\n" + "\n".join(lines)))
 
     text = f"Bounced email digest: {total} new {noun}, {view.earlier_open_total} still open from earlier digests"
-    return Message(text=text, blocks=fit_blocks([block.to_dict() for block in blocks]))
+    return Message(text=text, blocks=fit_blocks(blocks))
 
 
 def render_all_clear(day: date, earlier_open_total: int, slash_command: str = "/bounces") -> Message:
     text = f":white_check_mark: No new bounced emails for {day.strftime('%A, %B %d').replace(' 0', ' ')}."
     if earlier_open_total:
         text += f" {earlier_open_total} from earlier digests are still open: `{escape(slash_command)} open` lists them."
-    blocks = [_section(text).to_dict()]
+    blocks = [kit.section(text)]
     return Message(text=text, blocks=blocks)

@@ -1,7 +1,5 @@
 """`python app.py import`: summaries, exit codes, re-imports and grouping, on a real database."""
 
-from pathlib import Path
-
 import openpyxl
 import pytest
 from sqlalchemy import func, select
