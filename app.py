@@ -51,7 +51,13 @@ def cmd_import(settings: Settings, args) -> int:
             summary = import_report(database, Path(name))
         except ReportUnreadable as error:
             print(f"Could not import {name}: {error}", file=sys.stderr)
-            log.error("import.unreadable file=%s error=%s", name, error)
+            log.error("import.unreadable file=%s", name)
+            worst = EXIT_FAILED
+            continue
+        except Exception as error:  # one broken file must not stop the files after it
+            log.exception("import.failed file=%s", name)
+            print(f"Could not import {name}: {type(error).__name__}: {error}. Rows imported before the error "
+                  "are kept; fix the file and import it again (duplicates are skipped).", file=sys.stderr)
             worst = EXIT_FAILED
             continue
         print("\n".join(summary.lines()))
@@ -65,11 +71,11 @@ def cmd_digest(settings: Settings, _args) -> int:
 
     if not settings.slack_bot_token:
         print("SLACK_BOT_TOKEN is not set, so there is nowhere to post the digest. "
-              "Set it (and DIGEST_CHANNEL), or run `python app.py demo` to preview a digest offline.", file=sys.stderr)
+              "Set it (and DIGEST_CHANNEL), or run `make demo` to preview a digest offline.", file=sys.stderr)
         return EXIT_FAILED
     services = build_services(settings, database=_open_database(settings))
     result = services.digest.run()
-    print(result.line())
+    print(result.line(), file=sys.stderr if result.error else sys.stdout)
     return EXIT_FAILED if result.error else EXIT_OK
 
 
@@ -87,7 +93,7 @@ def cmd_demo(settings: Settings, _args) -> int:
     else:
         # The printed digest is the point of a dry run; keep routine log lines out of it.
         if settings.log_level == "INFO":
-            logging.getLogger().setLevel(logging.WARNING)
+            logging.getLogger().setLevel(logging.ERROR)
         demo_db = Path("var/demo.db")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
@@ -95,14 +101,17 @@ def cmd_demo(settings: Settings, _args) -> int:
         database.migrate()
         print(f"No SLACK_BOT_TOKEN set: a dry run on {demo_db} with the bundled sample report. "
               "Nothing is sent anywhere; each message is printed as Slack would show it, then its Block Kit JSON.\n")
-        services = build_services(settings.model_copy(update={"digest_channel": "#demo"}), database=database,
+        services = build_services(settings.model_copy(update={"digest_channel": "C0DEMO"}), database=database,
                                   slack=PreviewGateway())
 
     summary = import_report(services.database, sample)
     print("\n".join(summary.lines()))
 
     result = services.digest.run()
-    print("\n" + result.line())
+    if settings.slack_bot_token:
+        print("\n" + result.line())
+    else:
+        print(f"\nDry run: the {result.posted} bounce messages above were printed here, not posted to Slack.")
 
     if not settings.slack_bot_token and result.bounce_ids:
         from bot import actions
@@ -110,7 +119,8 @@ def cmd_demo(settings: Settings, _args) -> int:
         first = result.bounce_ids[0]
         print(f"\nWhat a click does: U0DEMO presses \"Mark fixed\" on bounce #{first}; the message is re-rendered in place:")
         services.actions.apply(actions.MARK_FIXED, first, "U0DEMO")
-        print("\nRun it again with SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and DIGEST_CHANNEL set to post to Slack for real.")
+        print("\nSet SLACK_BOT_TOKEN and DIGEST_CHANNEL and run it again to post to Slack for real "
+              "(running it a second time posts nothing new: the sample's rows are then duplicates).")
     return EXIT_FAILED if result.error else EXIT_OK
 
 
@@ -129,6 +139,7 @@ def cmd_run(settings: Settings, _args) -> int:
         print("Set SLACK_APP_TOKEN (xapp-…) for Socket Mode, or SLACK_SIGNING_SECRET for HTTP mode.", file=sys.stderr)
         return EXIT_FAILED
 
+    _warn_about_defaults(settings)
     services = build_services(settings, database=_open_database(settings))
     bolt_app = build_bolt_app(services)
     scheduler = start_scheduler(settings, services.digest)
@@ -136,10 +147,12 @@ def cmd_run(settings: Settings, _args) -> int:
 
     try:
         if settings.slack_app_token:
-            _serve_socket_mode(bolt_app, settings, services)
+            if not _serve_socket_mode(bolt_app, settings, services):
+                return EXIT_FAILED
         else:
+            # log_config=None keeps uvicorn's lines in the app's own one-line format.
             uvicorn.run(build_web_app(bolt_app, services), host=settings.host, port=settings.port,
-                        log_level=settings.log_level.lower(), access_log=False)
+                        log_level=settings.log_level.lower(), access_log=False, log_config=None)
     finally:
         scheduler.shutdown(wait=False)
         services.database.dispose()
@@ -147,18 +160,36 @@ def cmd_run(settings: Settings, _args) -> int:
     return EXIT_OK
 
 
-def _serve_socket_mode(bolt_app, settings: Settings, services) -> None:
+def _warn_about_defaults(settings: Settings) -> None:
+    """Log settings that still hold a placeholder and would show up in emails to clients or support."""
+    if settings.firm_name == Settings.model_fields["firm_name"].default:
+        log.warning("settings.default firm_name=%r: set FIRM_NAME, it signs the emails to support and clients",
+                    settings.firm_name)
+    if not settings.sending_domain:
+        log.warning("settings.default sending_domain is empty: set SENDING_DOMAIN, the note for a client's IT names it")
+
+
+def _serve_socket_mode(bolt_app, settings: Settings, services) -> bool:
+    """Connect to Slack over Socket Mode and serve /healthz until SIGTERM; False when Slack refuses the connection."""
     import uvicorn
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.slack_app import build_web_app
 
     handler = SocketModeHandler(bolt_app, settings.slack_app_token)
-    handler.connect()
+    try:
+        handler.connect()
+    except SlackApiError as error:
+        code = error.response.get("error") if error.response else error
+        log.error("socket_mode.connect_failed error=%s", code)
+        print(f"Slack refused the Socket Mode connection ({code}). Check SLACK_APP_TOKEN (an xapp- token with "
+              "connections:write) and that Socket Mode is enabled for the app.", file=sys.stderr)
+        return False
     log.info("socket_mode.connected")
     # The health endpoint still listens on PORT so an orchestrator can probe the process.
     server = uvicorn.Server(uvicorn.Config(build_web_app(bolt_app, services), host=settings.host, port=settings.port,
-                                           log_level="warning", access_log=False))
+                                           log_level="warning", access_log=False, log_config=None))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     thread = threading.Thread(target=server.run, daemon=True)
@@ -169,6 +200,7 @@ def _serve_socket_mode(bolt_app, settings: Settings, services) -> None:
         pass
     server.should_exit = True
     handler.close()
+    return True
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,19 @@ use `modal.<verb>`. A button's value carries only the bounce id, which is a
 lookup key: permission and state are always checked against the database.
 """
 
+# Bounce ids are PostgreSQL INTEGER primary keys, so anything larger is no bounce.
+MAX_BOUNCE_ID = 2**31 - 1
+
+
+def parse_bounce_id(value) -> int | None:
+    """Return the bounce id in a button value or modal metadata, or None when it is not a usable id."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not text or len(text) > 10 or not (text.isascii() and text.isdigit()):
+        return None
+    bounce_id = int(text)
+    return bounce_id if 0 < bounce_id <= MAX_BOUNCE_ID else None
+
+
 CLAIM = "bounce.claim"
 MARK_FIXED = "bounce.mark_fixed"
 ADD_NOTE = "bounce.add_note"

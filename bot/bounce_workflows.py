@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from bot import actions, emails, lifecycle, reasons
+from bot import actions, emails, lifecycle
 from bot.blocks import distinct
 from bot.addresses import InvalidAddress, normalize_address, suggest_domain_fix
 from bot.bounce_actions import ActionOutcome, BounceActions, not_found_outcome
@@ -120,10 +120,7 @@ class BounceWorkflows:
 
     def resend_blocker(self, snapshot: BounceSnapshot) -> str | None:
         """A hard-bounced address only takes mail again once corrected or reactivated."""
-        if snapshot.reason != reasons.HARD_BOUNCE:
-            return None
-        if snapshot.corrected_to or snapshot.reactivated or snapshot.state in (lifecycle.ADDRESS_CORRECTED,
-                                                                                lifecycle.REACTIVATED):
+        if lifecycle.resend_ready(snapshot.reason, snapshot.state, bool(snapshot.corrected_to), snapshot.reactivated):
             return None
         return (f"Not resent: {snapshot.address} hard-bounced, so the mail provider suppresses it and a resend "
                 "would bounce again. First use *Correct address* if it was wrong, or *Request reactivation* and wait "
@@ -433,6 +430,9 @@ class BounceWorkflows:
                                            "Type another contact at the client, such as their IT team.")
         if self.mailer is None:
             raise FieldError("it_contact", "Email is not set up (no SMTP_HOST). Leave this empty and copy the text.")
+        if not self.settings.sending_domain:
+            raise FieldError("it_contact", "SENDING_DOMAIN is not set, so the note still has a placeholder. Leave this "
+                                           "empty, copy the text and fill in the domain, or ask your admin to set it.")
         return address
 
     @staticmethod

@@ -68,17 +68,26 @@ class DigestService:
         self.timezone = timezone
         self.context = context
         self.slash_command = slash_command
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.process_id = f"{socket.gethostname()}:{os.getpid()}"
         # Called after a run that posted anything (the App Home refresh hooks in here).
         self.after_run = None
+
+    def has_run_on(self, now: datetime) -> bool:
+        """Return whether a digest run exists for the digest day that `now` falls on."""
+        day = now.astimezone(self.timezone).date()
+        with self.database.session() as session:
+            return session.scalar(select(DigestRun.id).where(DigestRun.day == day).limit(1)) is not None
 
     def run(self, now: datetime | None = None) -> DigestResult:
         now = now or utcnow()
         day = now.astimezone(self.timezone).date()
         result = DigestResult(day=day.isoformat())
+        # One holder per run, so two runs in one process (the scheduler and
+        # `/bounces digest`) exclude each other like runs in two replicas do.
+        holder = f"{self.process_id}:{uuid.uuid4().hex[:8]}"
 
         with self.database.session() as session:
-            if not lock_store.acquire(session, LOCK_NAME, self.holder, LOCK_TTL):
+            if not lock_store.acquire(session, LOCK_NAME, holder, LOCK_TTL):
                 result.skipped_reason = "another process is posting the digest right now"
                 log.info("digest.skipped day=%s reason=locked", day)
                 return result
@@ -91,7 +100,7 @@ class DigestService:
             log.error("digest.failed day=%s posted=%d error=%s", day, result.posted, error.error)
         finally:
             with self.database.session() as session:
-                lock_store.release(session, LOCK_NAME, self.holder)
+                lock_store.release(session, LOCK_NAME, holder)
         log.info("digest.finished day=%s posted=%d all_clear=%s", day, result.posted, result.all_clear)
         if self.after_run is not None and (result.posted or result.all_clear or result.header_posted):
             try:
@@ -170,6 +179,7 @@ class DigestService:
             if bounce is None or bounce.slack_ts is not None:
                 return
             message = render_bounce(bounce_view(session, bounce), self.context)
+            rendered_documents = {document.id for document in bounce.documents}
 
         # NOTE: if the process dies after Slack accepts this post but before the
         # ts is stored below, the resumed run posts this bounce a second time.
@@ -187,6 +197,21 @@ class DigestService:
         result.posted += 1
         result.bounce_ids.append(bounce_id)
         log.info("digest.posted bounce_id=%d channel=%s ts=%s", bounce_id, posted.channel, posted.ts)
+        self._catch_up_documents(bounce_id, rendered_documents, posted)
+
+    def _catch_up_documents(self, bounce_id: int, rendered_documents: set[int], posted) -> None:
+        """Update the message when an import added documents while it was being posted.
+
+        The importer joins only bounces it could lock while still unposted, so
+        once record_post has committed, the set of documents is final.
+        """
+        with self.database.session() as session:
+            bounce = session.get(Bounce, bounce_id)
+            if {document.id for document in bounce.documents} == rendered_documents:
+                return
+            message = render_bounce(bounce_view(session, bounce), self.context)
+        self.slack.update_message(posted.channel, posted.ts, message.text, message.blocks)
+        log.info("digest.message_caught_up bounce_id=%d ts=%s", bounce_id, posted.ts)
 
 
 def _explain_slack_error(error: SlackError, channel: str) -> str:

@@ -128,8 +128,10 @@ def _item_text(item: HomeItem) -> str:
 
 
 def _item_buttons(item: HomeItem) -> dict[str, Any] | None:
-    shown = [action for action in lifecycle.available_actions(item.reason, item.state, item.claimed_by is not None)
-             if action not in HIDDEN_ACTIONS]
+    # The Home item carries no recipient, so a hard bounce shows Resend only once its own state allows it.
+    ready = lifecycle.resend_ready(item.reason, item.state, corrected=False, reactivated=False)
+    available = lifecycle.available_actions(item.reason, item.state, item.claimed_by is not None, ready)
+    shown = [action for action in available if action not in HIDDEN_ACTIONS]
     if not shown:
         return None
     buttons = []

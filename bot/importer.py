@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import lifecycle, reasons
 from bot.addresses import address_domain
@@ -55,21 +55,29 @@ class ImportSummary:
 
     def lines(self) -> list[str]:
         out = [
-            f"Imported {self.source}: {self.new} new rows in {self.new_bounces} new bounces, "
-            f"{self.duplicates} duplicates skipped, {self.rejected} rejected."
+            f"Imported {self.source}: {_count(self.new, 'new row')} in {_count(self.new_bounces, 'new bounce')}, "
+            f"{_count(self.duplicates, 'duplicate')} skipped, {self.rejected} rejected."
         ]
+        if self.by_reason:
+            out.append("  New rows by reason:")
         for key in reasons.REASON_ORDER:
             if self.by_reason.get(key):
-                out.append(f"  {reasons.get(key).title}: {self.by_reason[key]}")
+                out.append(f"    {reasons.get(key).title}: {self.by_reason[key]}")
         for text, count in self.unknown_reason_texts.most_common(10):
-            out.append(f"  note: reason {text!r} is not recognised ({count} rows); kept as '{reasons.get(reasons.OTHER).title}'")
+            out.append(f"  note: the reason {text!r} is not recognised ({_count(count, 'row')}); "
+                       f"kept as '{reasons.get(reasons.OTHER).title}'")
         if self.bounced_again:
             out.append(f"  {self.bounced_again} bounced again after a resend")
         for rejection in self.rejections:
-            out.append(f"  rejected line {rejection.line}: {rejection.message}")
+            # The reader's message already starts with "line N: ".
+            out.append(f"  rejected {rejection.message}")
         if self.rejected > len(self.rejections):
             out.append(f"  … and {self.rejected - len(self.rejections)} more rejected rows")
         return out
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def fingerprint(row: ReportRow, reason_key: str) -> str:
@@ -128,12 +136,26 @@ def _import_batch(session, batch: list[ReportRow | RejectedRow], summary: Import
         select(Recipient).where(Recipient.address.in_(addresses))
     )}
     # Unposted bounces that new rows for the same address, day and reason join.
-    groups: dict[tuple, Bounce] = {
-        (bounce.address, bounce.bounced_on, bounce.reason): bounce
-        for bounce in session.scalars(
-            select(Bounce).where(Bounce.address.in_(addresses), Bounce.slack_ts.is_(None)).order_by(Bounce.id.desc())
+    # Touching them first locks them until this batch commits, so the digest
+    # cannot post one of them between this check and the new rows landing.
+    candidates = list(session.scalars(
+        select(Bounce.id).where(Bounce.address.in_(addresses), Bounce.slack_ts.is_(None))
+    ))
+    groups: dict[tuple, Bounce] = {}
+    if candidates:
+        session.execute(
+            update(Bounce)
+            .where(Bounce.id.in_(candidates), Bounce.slack_ts.is_(None))
+            .values(version=Bounce.version + 1)
+            .execution_options(synchronize_session=False)
         )
-    }
+        for bounce in session.scalars(
+            select(Bounce)
+            .where(Bounce.id.in_(candidates), Bounce.slack_ts.is_(None))
+            .order_by(Bounce.id.desc())
+            .execution_options(populate_existing=True)
+        ):
+            groups[(bounce.address, bounce.bounced_on, bounce.reason)] = bounce
     # Earlier bounces that were resent, by address and document.
     resent: dict[tuple[str, str], int] = {}
     for bounce_id, address, key in session.execute(

@@ -82,6 +82,16 @@ TRANSITIONS: dict[str, Transition] = {
     ),
 }
 
+HARD_BOUNCE_RESEND_STATES = frozenset({ADDRESS_CORRECTED, REACTIVATED})
+
+
+def resend_ready(reason_key: str, state: str, corrected: bool, reactivated: bool) -> bool:
+    """Return whether a resend can reach the address: always, except for a hard bounce not yet fixed."""
+    if reason_key != reasons.HARD_BOUNCE:
+        return True
+    return corrected or reactivated or state in HARD_BOUNCE_RESEND_STATES
+
+
 # Verbs for audit actions that are not buttons.
 EXTRA_VERBS = {
     "imported": "imported it from the daily report",
@@ -106,8 +116,13 @@ def verb_for(action: str) -> str:
     return EXTRA_VERBS.get(action, action.replace("_", " ").replace("bounce.", ""))
 
 
-def available_actions(reason_key: str, state: str, claimed: bool) -> list[str]:
-    """Return the buttons that make sense for a bounce of this reason in this state, in display order."""
+def available_actions(reason_key: str, state: str, claimed: bool, resend_ready: bool = True) -> list[str]:
+    """Return the buttons that make sense for a bounce of this reason in this state, in display order.
+
+    `resend_ready` is False for a hard bounce whose address was neither
+    corrected nor reactivated: the provider suppresses it, so Resend is hidden
+    until then (a click on an older message still gets an explanation).
+    """
     reason = reasons.get(reason_key)
     if is_closed(state):
         return [action for action in reason.buttons if action in (actions.REOPEN, actions.ADD_NOTE)]
@@ -117,6 +132,8 @@ def available_actions(reason_key: str, state: str, claimed: bool) -> list[str]:
         if action == actions.REOPEN:
             continue
         if action == actions.CLAIM and claimed:
+            continue
+        if action == actions.RESEND and not resend_ready:
             continue
         if action == actions.REACTIVATED and state != REACTIVATION_REQUESTED:
             continue

@@ -33,6 +33,7 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level)
     # slack_sdk logs whole request bodies at DEBUG; keep it at INFO even then.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
-    logging.getLogger("slack_bolt").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # Bolt logs a rejected request's whole body at INFO; the app logs its own one-line rejection.
+    logging.getLogger("slack_bolt").setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # Alembic announces each plugin it loads; only its warnings matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)

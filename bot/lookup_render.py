@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import actions, lifecycle, reasons
-from bot.mrkdwn import escape, escape_and_truncate, link, mention, slack_date, truncate
+from bot.mrkdwn import actor, escape, escape_and_truncate, link, mention, slack_date, truncate
 from bot import blocks as kit
 from bot.blocks import SECTION_TEXT_LIMIT
 from bot.render import MAX_BLOCKS, Message, fit_blocks
@@ -201,7 +201,7 @@ def status_text(status: AddressStatus) -> str:
 
 
 def _history_text(line: HistoryLine) -> str:
-    text = f"{mention(line.actor)} {lifecycle.verb_for(line.action)} {slack_date(line.at)}"
+    text = f"{actor(line.actor)} {lifecycle.verb_for(line.action)} {slack_date(line.at)}"
     if line.note:
         text += f": {escape_and_truncate(line.note, NOTE_LIMIT)}"
     return text

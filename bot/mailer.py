@@ -45,8 +45,10 @@ class SmtpMailer:
         """Send `draft`; return its Message-ID. Raises MailError when the server does not accept it."""
         message = EmailMessage()
         message["From"] = self.mail_from
-        message["To"] = draft.to
-        message["Subject"] = draft.subject
+        message["To"] = _one_line(draft.to)
+        # Report text (a document number with a line break, say) can end up in
+        # the subject, and a header may not contain line breaks.
+        message["Subject"] = _one_line(draft.subject)
         message["Date"] = formatdate(localtime=False)
         # MAIL_FROM may carry a display name ("Billing <billing@firm.com>"), so parse out the address.
         message_id = make_msgid(domain=parseaddr(self.mail_from)[1].rpartition("@")[2] or None)
@@ -97,6 +99,10 @@ def _not_supported_message(host: str, port: int, error: str) -> str:
                 "be used; leave both empty for a relay that needs no login, or check SMTP_SECURITY (many servers "
                 "offer AUTH only after STARTTLS)")
     return f"the mail server {host}:{port} does not support a required feature ({error})"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _decode(value) -> str:

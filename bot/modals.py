@@ -49,11 +49,11 @@ def read_metadata(view: dict[str, Any]) -> ModalMetadata | None:
     """Parse a submitted view's private_metadata; None when it is missing or malformed."""
     try:
         data = json.loads(view.get("private_metadata") or "")
-        bounce_id = int(data.pop("bounce_id"))
+        bounce_id = actions.parse_bounce_id(data.pop("bounce_id"))
         action = str(data.pop("action"))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    if bounce_id <= 0:
+    if bounce_id is None:
         return None
     return ModalMetadata(bounce_id, action, data)
 
@@ -153,10 +153,16 @@ def correct_address_modal(bounce_id: int, address: str, typed: str | None = None
                   ModalMetadata(bounce_id, actions.CORRECT_ADDRESS, extra), blocks)
 
 
-def client_it_note_modal(bounce_id: int, address: str, subject: str, body: str, can_email: bool) -> dict[str, Any]:
+def client_it_note_modal(bounce_id: int, address: str, subject: str, body: str, can_email: bool,
+                         domain_missing: bool = False) -> dict[str, Any]:
+    how = "Copy it into your own email, or send it from here." if can_email else "Copy it into your own email."
     blocks: list = [
-        _text(f"A ready-to-send note asking the IT team behind *{escape(address)}* to allow the firm's mail. "
-              "Copy it into your own email, or send it from here."),
+        _text(f"A ready-to-send note asking the IT team behind *{escape(address)}* to allow the firm's mail. {how}"),
+    ]
+    if domain_missing:
+        blocks.append(_text(":warning: SENDING_DOMAIN is not set, so the note has a placeholder where the firm's "
+                            "sending domain belongs. Fill it in before sending, and ask your admin to set it."))
+    blocks += [
         _text(f"*Subject:* {escape(subject)}"),
         *_code(body),
     ]

@@ -53,6 +53,16 @@ def mention(user_id: str | None) -> str:
     return escape(user_id or "someone")
 
 
+SYSTEM_ACTOR = "system"
+
+
+def actor(actor_id: str | None) -> str:
+    """Name who did something: "Bounce Desk" for the app's own steps (actor "system"), else a mention."""
+    if actor_id == SYSTEM_ACTOR:
+        return "Bounce Desk"
+    return mention(actor_id)
+
+
 def slack_date(moment: datetime, token: str = "{date_short_pretty} at {time}") -> str:
     """Format a time with Slack's date syntax, so each reader sees it in their own time zone."""
     epoch = int(moment.timestamp())

@@ -32,6 +32,9 @@ class Permissions:
         return bool(self.allowed_users or self.usergroup_id)
 
     def is_allowed(self, user_id: str) -> bool:
+        if not user_id:
+            # A payload without a user cannot be attributed, so it may not change anything.
+            return False
         if not self.restricted:
             return True
         if user_id in self.allowed_users:

@@ -18,13 +18,34 @@ from bot.slack_gateway import Posted
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+_ITALIC = re.compile(r"(?<![\w])_([^_\n]+)_(?![\w])")
+_CODE = re.compile(r"`([^`\n]+)`")
+_FENCE = re.compile(r"```")
+
+# The emoji Bounce Desk's messages use, as a terminal shows them.
+EMOJI = {
+    ":no_entry:": "⛔", ":hourglass_flowing_sand:": "⏳", ":x:": "❌", ":mag:": "🔍", ":grey_question:": "❔",
+    ":white_check_mark:": "✅", ":warning:": "⚠️", ":pencil2:": "✏️", ":repeat:": "🔁", ":scissors:": "✂️",
+    ":outbox_tray:": "📤",
+}
 
 
 def mrkdwn_to_text(text: str) -> str:
-    """Turn our mrkdwn into terminal text: dates and links to their labels, entities back to characters."""
+    """Turn our mrkdwn into terminal text as Slack would display it.
+
+    Dates and links become their labels, bold, italics and code lose their
+    markers, emoji codes become emoji, and entities become characters again.
+    """
     text = _DATE.sub(r"\1", text)
     text = _LINK.sub(r"\2 (\1)", text)
     text = _MENTION.sub(r"@\1", text)
+    text = _FENCE.sub("", text)
+    text = _CODE.sub(r"\1", text)
+    text = _BOLD.sub(r"\1", text)
+    text = _ITALIC.sub(r"\1", text)
+    for code, emoji in EMOJI.items():
+        text = text.replace(code, emoji)
     return unescape(text)
 
 
@@ -67,7 +88,7 @@ class PreviewGateway:
         return Posted(channel=channel, ts=ts)
 
     def update_message(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
-        print(f"\n(updated message {ts})\n" + blocks_to_text(blocks), file=self.out)
+        print("\n(the same message, updated in place)\n" + blocks_to_text(blocks), file=self.out)
 
     def permalink(self, channel: str, ts: str) -> str | None:
         return None

@@ -130,7 +130,7 @@ CATALOG: dict[str, Reason] = {
         ),
         steps=(
             "If it is already paid, nothing needs to be sent: mark it as paid.",
-            "Otherwise, search the BCC invoice inbox for the invoice number.",
+            "Otherwise, search the BCC invoice inbox for the document number.",
             "Confirm it was not sent after it was posted.",
             "Post the invoice.",
             "Send the invoice.",
@@ -156,7 +156,7 @@ CATALOG: dict[str, Reason] = {
             "The row is kept so it can be followed up like any other."
         ),
         steps=(
-            "Read the error code and details below for what the receiving server said.",
+            "Read the error code and details in this message for what the receiving server said.",
             "Check the address and reach the recipient another way if needed.",
             _RESEND_STEP,
         ),

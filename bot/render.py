@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 
 from bot import actions, lifecycle, reasons
 from bot import blocks as kit
-from bot.mrkdwn import escape, escape_and_truncate, link, mention, slack_date, truncate
+from bot.mrkdwn import actor, escape, escape_and_truncate, link, mention, slack_date, truncate
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -103,20 +103,23 @@ def fit_blocks(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS, keep_last:
 
 
 def _documents_text(documents: tuple[DocumentView, ...]) -> str:
+    # Name the client per document only when the documents belong to several clients.
+    several_clients = len(kit.distinct(document.client for document in documents)) > 1
     lines = []
     for document in documents:
         number = escape(document.document) or "_no document number_"
-        client = f" for {escape(document.client)}" if document.client else ""
+        client = f" for {escape(document.client)}" if several_clients and document.client else ""
         lines.append(f"• `{number}`{client}")
     text = "\n".join(lines)
-    if len(text) <= FIELD_LIMIT:
+    if len(text) <= FIELD_LIMIT - 20:
         return text
 
     shown: list[str] = []
     for index, line in enumerate(lines):
         rest = len(lines) - index
         candidate = "\n".join(shown + [line])
-        if len(candidate) + 40 > FIELD_LIMIT:
+        # Leave room for the field's "*Documents*" title and the closing "and N more" line.
+        if len(candidate) + 60 > FIELD_LIMIT:
             shown.append(f"… [truncated] and {rest} more documents")
             break
         shown.append(line)
@@ -137,8 +140,7 @@ def _status_line(view: BounceView) -> str:
 def _history_lines(view: BounceView) -> list[str]:
     lines = []
     for entry in view.history[:HISTORY_LINES]:
-        actor = "Bounce Desk" if entry.actor == "system" else mention(entry.actor)
-        line = f"{actor} {lifecycle.verb_for(entry.action)} {slack_date(entry.at)}"
+        line = f"{actor(entry.actor)} {lifecycle.verb_for(entry.action)} {slack_date(entry.at)}"
         note = entry.details.get("note") or entry.details.get("summary")
         if note:
             line += f": {escape_and_truncate(str(note), 300)}"
@@ -200,7 +202,6 @@ def render_bounce(view: BounceView, context: RenderContext) -> Message:
         MarkdownTextObject(text=_recipient_text(view)),
         MarkdownTextObject(text=truncate(f"*Client*\n{escape(', '.join(clients)) or '_not given_'}", FIELD_LIMIT)),
         MarkdownTextObject(text=truncate(f"*Documents*\n{_documents_text(view.documents)}", FIELD_LIMIT)),
-        MarkdownTextObject(text=f"*Bounced on*\n{view.bounced_on.isoformat()}"),
         MarkdownTextObject(text=truncate(f"*Error code*\n{escape(', '.join(codes)) or '_none_'}", FIELD_LIMIT)),
         MarkdownTextObject(
             text=truncate(f"*Reported reason*\n{reason.emoji} {escape(', '.join(reason_texts)) or reason.title}", FIELD_LIMIT)
@@ -212,7 +213,8 @@ def render_bounce(view: BounceView, context: RenderContext) -> Message:
     if details:
         quoted = "\n".join(f"> {escape_and_truncate(text, DETAILS_LIMIT // len(details))}".replace("\n", "\n> ")
                            for text in details)
-        blocks.append(kit.section(f"*Details from the receiving server*\n{quoted}"))
+        source = "the report" if view.reason == reasons.MISSING_INVOICE else "the receiving server"
+        blocks.append(kit.section(f"*Details from {source}*\n{quoted}"))
 
     blocks.append(kit.section(_guidance_text(reason, context)))
     blocks.append(kit.context(_status_line(view)))
@@ -223,7 +225,8 @@ def render_bounce(view: BounceView, context: RenderContext) -> Message:
 
     buttons = []
     claimed = view.claimed_by is not None
-    for action_id in lifecycle.available_actions(view.reason, view.state, claimed):
+    ready = lifecycle.resend_ready(view.reason, view.state, bool(view.corrected_to), view.reactivated_at is not None)
+    for action_id in lifecycle.available_actions(view.reason, view.state, claimed, ready):
         style = "primary" if action_id in _PRIMARY_ACTIONS else ("danger" if action_id in _DANGER_ACTIONS else None)
         buttons.append(
             ButtonElement(text=actions.BUTTON_LABELS[action_id], action_id=action_id, value=str(view.id), style=style)

@@ -328,7 +328,7 @@ def _open_table(path: Path, name: str) -> _Table:
         raise ReportUnreadable(
             path,
             f'The report "{name}" is an old Excel 97-2003 (.xls) workbook, which cannot be read. '
-            "Open it in Excel, save it as .xlsx or CSV, and upload it again.",
+            "Open it in Excel, save it as .xlsx or CSV, and import it again.",
         )
     return _open_csv(path, name, prefix, is_whole_file=len(prefix) < _SAMPLE_BYTES)
 
@@ -336,7 +336,7 @@ def _open_table(path: Path, name: str) -> _Table:
 def _empty_report(path: Path, name: str) -> ReportUnreadable:
     return ReportUnreadable(
         path,
-        f'The report "{name}" is empty. Export the bounced email report again and upload the new file.',
+        f'The report "{name}" is empty. Export the bounced email report again and import the new file.',
     )
 
 
@@ -344,7 +344,7 @@ def _not_a_report(path: Path, name: str, reason: str) -> ReportUnreadable:
     return ReportUnreadable(
         path,
         f'The report "{name}" is not a CSV or XLSX file, because {reason}. '
-        "Export the bounced email report as CSV or Excel (.xlsx) and upload it again.",
+        "Export the bounced email report as CSV or Excel (.xlsx) and import it again.",
     )
 
 
@@ -405,7 +405,7 @@ def _header_problem(
             path,
             f'The report "{name}" has no recognizable header row, because {where} '
             "contains no known column name. Put the column names in the first row "
-            "(for example Date, Client, Email, Invoice Number, Reason) and upload the report again.",
+            "(for example Date, Client, Email, Invoice Number, Reason) and import the report again.",
         )
 
     missing = [field for field in REQUIRED_COLUMNS if field not in columns]
@@ -419,7 +419,7 @@ def _header_problem(
     return ReportUnreadable(
         path,
         f'The report "{name}" has no {needs}. The header in {where} contains {found}. '
-        f"{accepted} Then upload the report again.",
+        f"{accepted} Then import the report again.",
     )
 
 
@@ -478,7 +478,8 @@ def _looks_binary(text: str) -> bool:
 
 
 def _first_record(text: str, delimiter: str) -> list[str]:
-    for cells in csv.reader(io.StringIO(text), delimiter=delimiter):
+    # newline="" keeps a CR-only line end (old Mac CSV) a line end for the csv module.
+    for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
         if not _is_blank(cells):
             return cells
     return []
@@ -575,7 +576,7 @@ def _find_csv_header(
             raise ReportUnreadable(
                 path,
                 f'The header of the report "{name}" could not be read ({record.error} on line {line}). '
-                "Export the report again and upload the new file.",
+                "Export the report again and import the new file.",
             )
         if not _is_blank(record):
             return line, [_cell_text(cell) for cell in record]
@@ -733,7 +734,9 @@ def _cell_text(value: object) -> str:
         text = "TRUE" if value else "FALSE"
     else:
         text = str(value)
-    return _limit_length(text.strip())
+    # PostgreSQL rejects NUL in text and Slack shows nothing useful for it;
+    # the binary-file check only samples the start, so strip it in every cell.
+    return _limit_length(text.replace("\x00", "").strip())
 
 
 def _limit_length(text: str) -> str:

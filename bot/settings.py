@@ -13,8 +13,13 @@ from datetime import time
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email.utils import parseaddr
+
+from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_SUPPORT_EMAIL = "support@aiwyn.ai"
 
@@ -58,13 +63,61 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_security: str = "starttls"
-    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     mail_from: str = ""
 
     resend_backend: str = "manual"
     resend_webhook_url: str = ""
     resend_webhook_secret: str = ""
-    resend_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    resend_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _check_bot_token(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith("xoxb-"):
+            raise ValueError("expected the Bot User OAuth Token, which starts with xoxb- "
+                             "(an xapp- token belongs in SLACK_APP_TOKEN)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _check_app_token(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith("xapp-"):
+            raise ValueError("expected an app-level token starting with xapp- (Basic Information > App-Level Tokens)")
+        return value
+
+    @field_validator("digest_channel")
+    @classmethod
+    def _check_channel(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", value):
+            raise ValueError(f"expected a channel ID such as C0123456789 (channel details > About), got {value!r}; "
+                             "names like #billing cannot be used to update messages later")
+        return value
+
+    @field_validator("slash_command")
+    @classmethod
+    def _check_slash_command(cls, value: str) -> str:
+        value = value.strip()
+        if not re.fullmatch(r"/[a-z0-9_-]{1,31}", value):
+            raise ValueError(f"expected a command such as /bounces (a slash, then up to 31 lower-case letters, "
+                             f"digits, - or _), got {value!r}")
+        return value
+
+    @field_validator("support_email", "mail_from")
+    @classmethod
+    def _check_email(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        _display_name, address = parseaddr(value)
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValueError(f"expected an email address such as billing@yourfirm.com, got {value!r}") from None
+        return value
 
     @field_validator("digest_time")
     @classmethod
@@ -117,11 +170,17 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
+        expected = "expected sqlite:///path/to/file.db or postgresql+psycopg://user@host:5432/dbname"
         if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value.strip()):
-            raise ValueError(
-                "expected sqlite:///path/to/file.db or postgresql+psycopg://user@host:5432/dbname, "
-                f"got {value!r}"
-            )
+            raise ValueError(f"{expected}, got {value!r}")
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(f"{expected}, got {value!r}") from None
+        if not url.database:
+            raise ValueError(f"{expected}: the URL names no database file or database, got {value!r}")
+        if url.get_backend_name() == "postgresql" and not url.host:
+            raise ValueError(f"{expected}: the URL names no host, got {value!r}")
         return value.strip()
 
     @cached_property
@@ -168,7 +227,12 @@ def load_settings(**overrides) -> Settings:
         lines = []
         for item in error.errors():
             variable = "_".join(str(part) for part in item["loc"]).upper()
-            lines.append(f"{variable}: {item['msg']}")
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "int_parsing":
+                message = f"expected a whole number, got {item.get('input')!r}"
+            elif item["type"] == "float_parsing":
+                message = f"expected a number of seconds, got {item.get('input')!r}"
+            lines.append(f"{variable}: {message}")
         raise SettingsError("invalid settings: " + "; ".join(lines)) from None
     settings.check_consistency()
     return settings

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.services import Services
+from bot.slack_requests import body_problem, signature_valid
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,19 @@ def build_bolt_app(services: Services) -> App:
 def build_web_app(bolt_app: App, services: Services) -> Starlette:
     async def slack_events(request: Request) -> Response:
         body = await request.body()
+        socket_mode = bool(services.settings.slack_app_token)
+        if not socket_mode and not signature_valid(services.settings.slack_signing_secret, body, request.headers):
+            log.warning("request.rejected path=/slack/events reason=signature_or_timestamp bytes=%d", len(body))
+            return JSONResponse({"error": "invalid request signature or timestamp"}, status_code=401)
         try:
             bolt_request = to_bolt_request(request, body)
         except UnicodeDecodeError:
             log.warning("request.rejected path=/slack/events reason=body_not_utf8 bytes=%d", len(body))
             return JSONResponse({"error": "request body is not UTF-8"}, status_code=400)
+        problem = body_problem(bolt_request.raw_body, request.headers.get("content-type", ""))
+        if problem:
+            log.warning("request.rejected path=/slack/events reason=malformed problem=%r", problem)
+            return JSONResponse({"error": f"malformed Slack request: {problem}"}, status_code=400)
         bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
         if bolt_response.status == 401:
             log.warning("request.rejected path=/slack/events reason=signature_or_timestamp")

@@ -112,7 +112,9 @@ def on_client_it_note(services: Services, body: dict[str, Any], bounce_id: int, 
     if problem:
         return ActionOutcome(False, bounce_id, problem)
     subject, text = services.workflows.it_note(snapshot)
-    view = modals.client_it_note_modal(bounce_id, snapshot.address, subject, text, can_email=services.mailer is not None)
+    view = modals.client_it_note_modal(bounce_id, snapshot.address, subject, text,
+                                       can_email=services.mailer is not None,
+                                       domain_missing=not services.settings.sending_domain)
     return open_modal(services, body, view, bounce_id)
 
 

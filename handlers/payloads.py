@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.actions import parse_bounce_id
+
 
 def bounce_id_from_action(action: dict[str, Any]) -> int | None:
     """Return the bounce id a button carries, or None when the value is not a positive integer."""
-    value = str(action.get("value", "")).strip()
-    if not value.isdigit():
-        return None
-    bounce_id = int(value)
-    return bounce_id if bounce_id > 0 else None
+    return parse_bounce_id(action.get("value", ""))
 
 
 def user_id(body: dict[str, Any]) -> str:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import lifecycle
+from bot import lifecycle, reasons
 from storage.models import AuditEntry, Bounce, BounceDocument, Recipient, utcnow
 
 # A pending action older than this is treated as abandoned (the process died
@@ -208,10 +208,13 @@ def audit_for_bounces(session: Session, bounce_ids: Iterable[int]) -> dict[int, 
 
 
 def unposted_bounces(session: Session, limit: int | None = None) -> list[Bounce]:
+    # Same order as the digest header: by day, then reason in catalog order.
+    reason_order = case({key: index for index, key in enumerate(reasons.REASON_ORDER)}, value=Bounce.reason,
+                        else_=len(reasons.REASON_ORDER))
     query = (
         select(Bounce)
         .where(Bounce.slack_ts.is_(None))
-        .order_by(Bounce.bounced_on, Bounce.reason, Bounce.address, Bounce.id)
+        .order_by(Bounce.bounced_on, reason_order, Bounce.address, Bounce.id)
     )
     if limit:
         query = query.limit(limit)

@@ -34,7 +34,8 @@ OPEN_BUTTONS = {
                         actions.MARK_FIXED, actions.ADD_NOTE],
     reasons.SOFT_BOUNCE: [actions.CLAIM, actions.RECIPIENT_CONTACTED, actions.RESEND, actions.MARK_FIXED,
                           actions.ADD_NOTE],
-    reasons.HARD_BOUNCE: [actions.CLAIM, actions.CORRECT_ADDRESS, actions.REQUEST_REACTIVATION, actions.RESEND,
+    # Resend stays hidden until the address is corrected or reactivated.
+    reasons.HARD_BOUNCE: [actions.CLAIM, actions.CORRECT_ADDRESS, actions.REQUEST_REACTIVATION,
                           actions.MARK_FIXED, actions.ADD_NOTE],
     reasons.MISSING_INVOICE: [actions.CLAIM, actions.POSTED_AND_SENT, actions.ALREADY_PAID, actions.CONTACT_SUPPORT,
                               actions.MARK_FIXED, actions.ADD_NOTE],

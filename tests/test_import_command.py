@@ -35,7 +35,7 @@ def test_rejected_rows_exit_two(cli_env, capsys):
     out = capsys.readouterr().out
     assert "rejected line 3" in out
     assert "rejected line 4" in out
-    assert "1 new rows" in out
+    assert "1 new row in 1 new bounce" in out
 
 
 def test_unreadable_file_exits_one(cli_env, capsys):

@@ -221,6 +221,15 @@ def test_correct_address_stored(running_app, database, slack, tmp_path):
     assert "corrected to ap@birchdental.example" in message_text(slack, posted)
 
 
+def test_correction_shows_resend_button(running_app, database, slack, tmp_path):
+    posted = post_bounce(running_app, database, tmp_path)
+    assert actions.RESEND not in button_ids(slack, posted)
+    click(running_app, actions.CORRECT_ADDRESS, posted)
+    submit(running_app, wait_for_opened_view(slack), address_values("ap@birchdental.example"))
+    wait_for_status(slack, posted, lifecycle.ADDRESS_CORRECTED)
+    assert actions.RESEND in button_ids(slack, posted)
+
+
 def test_correction_reminds_about_client_profile(running_app, database, slack, tmp_path):
     posted = post_bounce(running_app, database, tmp_path)
     click(running_app, actions.CORRECT_ADDRESS, posted)

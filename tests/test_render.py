@@ -73,7 +73,7 @@ def test_fallback_text_is_escaped():
 
 def test_message_shows_facts():
     text = all_text(render_bounce(make_view(), CONTEXT).blocks)
-    for fact in ("ap@birchdental.example", "Birch Dental LLC", "INV-10421", "2026-12-03", "550 5.1.1", "user unknown"):
+    for fact in ("ap@birchdental.example", "Birch Dental LLC", "INV-10421", "Dec 3, 2026", "550 5.1.1", "user unknown"):
         assert fact in text
 
 
