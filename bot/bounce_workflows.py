@@ -370,6 +370,17 @@ class BounceWorkflows:
 
     # Modal submissions
 
+    def _other_address(self, bounce_id: int, raw: str, block_id: str, same_address_message: str) -> str:
+        """Normalise an address typed in a modal that must differ from the bounced one; raises FieldError."""
+        try:
+            address = normalize_address(raw)
+        except InvalidAddress as error:
+            raise FieldError(block_id, str(error)) from None
+        snapshot = self.snapshot(bounce_id)
+        if snapshot is not None and address.lower() == snapshot.address.lower():
+            raise FieldError(block_id, same_address_message.format(address=address))
+        return address
+
     def check_correction(self, bounce_id: int, raw: str, confirmed_typo: str | None) -> tuple[str, str | None]:
         """Validate a corrected address; return (address, suggestion).
 
@@ -377,14 +388,10 @@ class BounceWorkflows:
         the domain looks like a typo of a common one and the user has not yet
         confirmed that the address is meant as typed.
         """
-        snapshot = self.snapshot(bounce_id)
-        try:
-            new_address = normalize_address(raw)
-        except InvalidAddress as error:
-            raise FieldError("new_address", str(error)) from None
-        if snapshot is not None and new_address.lower() == snapshot.address.lower():
-            raise FieldError("new_address", f"{new_address} is the address that bounced. Type the corrected address, "
-                                            "or close this and use Request reactivation if the address is right.")
+        new_address = self._other_address(
+            bounce_id, raw, "new_address",
+            "{address} is the address that bounced. Type the corrected address, "
+            "or close this and use Request reactivation if the address is right.")
         suggestion = suggest_domain_fix(new_address)
         if suggestion and confirmed_typo != new_address:
             return new_address, suggestion
@@ -420,14 +427,10 @@ class BounceWorkflows:
         """Validate the optional contact address for the IT note; raises FieldError, returns None when empty."""
         if not contact:
             return None
-        snapshot = self.snapshot(bounce_id)
-        try:
-            address = normalize_address(contact)
-        except InvalidAddress as error:
-            raise FieldError("it_contact", str(error)) from None
-        if snapshot is not None and address.lower() == snapshot.address.lower():
-            raise FieldError("it_contact", f"{address} is the blocked address, so this email would be blocked too. "
-                                           "Type another contact at the client, such as their IT team.")
+        address = self._other_address(
+            bounce_id, contact, "it_contact",
+            "{address} is the blocked address, so this email would be blocked too. "
+            "Type another contact at the client, such as their IT team.")
         if self.mailer is None:
             raise FieldError("it_contact", "Email is not set up (no SMTP_HOST). Leave this empty and copy the text.")
         if not self.settings.sending_domain:
