@@ -64,7 +64,8 @@ TRANSITIONS: dict[str, Transition] = {
     actions.CORRECT_ADDRESS: Transition(actions.CORRECT_ADDRESS, _ANY_ACTIVE, ADDRESS_CORRECTED, "corrected the address"),
     actions.REQUEST_REACTIVATION: Transition(
         actions.REQUEST_REACTIVATION,
-        frozenset({OPEN, CLAIMED, WAITING, ADDRESS_CORRECTED}),
+        # Not after a correction: the old address was wrong, so there is nothing to reactivate.
+        frozenset({OPEN, CLAIMED, WAITING}),
         REACTIVATION_REQUESTED,
         "asked support to reactivate the address",
     ),
@@ -73,8 +74,9 @@ TRANSITIONS: dict[str, Transition] = {
     ),
     actions.POSTED_AND_SENT: Transition(actions.POSTED_AND_SENT, _ANY_ACTIVE, RESOLVED, "posted and sent the invoice"),
     actions.ALREADY_PAID: Transition(actions.ALREADY_PAID, _ANY_ACTIVE, DISMISSED, "dismissed it: already paid"),
+    # Not from WAITING: support was already contacted (or the client is on it), and the button is hidden then.
     actions.CONTACT_SUPPORT: Transition(
-        actions.CONTACT_SUPPORT, frozenset({OPEN, CLAIMED, WAITING}), WAITING, "contacted support"
+        actions.CONTACT_SUPPORT, frozenset({OPEN, CLAIMED}), WAITING, "contacted support"
     ),
     actions.ADD_NOTE: Transition(actions.ADD_NOTE, frozenset(STATE_LABELS), None, "added a note"),
     actions.CLIENT_IT_NOTE: Transition(
@@ -137,7 +139,7 @@ def available_actions(reason_key: str, state: str, claimed: bool, resend_ready: 
             continue
         if action == actions.REACTIVATED and state != REACTIVATION_REQUESTED:
             continue
-        if action == actions.REQUEST_REACTIVATION and state in (REACTIVATION_REQUESTED, REACTIVATED):
+        if action == actions.REQUEST_REACTIVATION and state in (REACTIVATION_REQUESTED, REACTIVATED, ADDRESS_CORRECTED):
             continue
         if action in (actions.CLIENT_CONTACTED, actions.RECIPIENT_CONTACTED, actions.CONTACT_SUPPORT) and state == WAITING:
             continue

@@ -82,8 +82,10 @@ _KEYWORDS = {"": HELP, "help": HELP, "?": HELP, "usage": HELP, "open": OPEN, "di
 # Slack's link markup: <mailto:jane@x.com|jane@x.com>, <http://client.com|client.com>.
 _SLACK_MAILTO = re.compile(r"<mailto:([^|>]*)(?:\|[^>]*)?>", re.IGNORECASE)
 _SLACK_URL = re.compile(r"<https?://([^|>/]*)/?(?:\|[^>]*)?>", re.IGNORECASE)
-_DOMAIN = re.compile(r"^@?(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})/?$", re.IGNORECASE)
-_DOCUMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/#:-]{0,99}$")
+# Labels of letters (any script), digits and hyphens; the top-level label has no digits.
+_DOMAIN = re.compile(r"^@?(?:https?://)?((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63})/?$", re.IGNORECASE)
+# Document numbers are stored as the report has them, so any short text with a digit may be one.
+MAX_DOCUMENT_LENGTH = 200
 MAX_DOCUMENT_WORDS = 3
 
 
@@ -93,6 +95,8 @@ class Query:
     value: str = ""  # normalized address, lower-case domain, or document key
     typed: str = ""  # the argument as typed, after Slack's markup is removed
     problem: str = ""  # for INVALID_ADDRESS: why the address was rejected
+    # For a "More" click: the list's total when the previous page was drawn.
+    previous_total: int | None = None
 
 
 def _strip_slack_markup(text: str) -> str:
@@ -100,6 +104,16 @@ def _strip_slack_markup(text: str) -> str:
     text = _SLACK_MAILTO.sub(lambda match: match.group(1), text)
     text = _SLACK_URL.sub(lambda match: match.group(1), text)
     return unescape(text).strip()
+
+
+def _unicode_domain(domain: str) -> str:
+    """Return a domain in the Unicode form addresses are stored in; "xn--" labels are decoded."""
+    if "xn--" not in domain:
+        return domain
+    try:
+        return domain.encode("ascii").decode("idna")
+    except UnicodeError:
+        return domain
 
 
 def parse_query(text: str | None) -> Query:
@@ -110,8 +124,8 @@ def parse_query(text: str | None) -> Query:
         return Query(keyword, typed=typed)
 
     domain = _DOMAIN.match(typed)
-    if domain:
-        return Query(DOMAIN, domain.group(1).lower(), typed)
+    if domain and "_" not in domain.group(1):
+        return Query(DOMAIN, _unicode_domain(domain.group(1).lower()), typed)
 
     if "@" in typed:
         try:
@@ -119,14 +133,16 @@ def parse_query(text: str | None) -> Query:
         except InvalidAddress as error:
             return Query(INVALID_ADDRESS, typed=typed, problem=error.problem)
 
-    if _DOCUMENT.match(typed) and any(char.isdigit() for char in typed) and len(typed.split()) <= MAX_DOCUMENT_WORDS:
+    if (0 < len(typed) <= MAX_DOCUMENT_LENGTH and any(char.isdigit() for char in typed)
+            and len(typed.split()) <= MAX_DOCUMENT_WORDS):
         return Query(DOCUMENT, document_key(typed), typed)
     return Query(UNRECOGNISED, typed=typed)
 
 
-def encode_more_value(query: Query, page: int) -> str:
-    """Encode the query and the page for a "More" button (Slack allows 2000 characters)."""
-    return json.dumps({"k": query.kind, "v": query.value, "t": query.typed[:200], "p": page}, separators=(",", ":"))
+def encode_more_value(query: Query, page: int, total: int) -> str:
+    """Encode the query, the next page and the current total for a "More" button (Slack allows 2000 characters)."""
+    return json.dumps({"k": query.kind, "v": query.value, "t": query.typed[:200], "p": page, "n": total},
+                      separators=(",", ":"))
 
 
 def decode_more_value(value: str) -> tuple[Query, int]:
@@ -144,7 +160,10 @@ def decode_more_value(value: str) -> tuple[Query, int]:
         raise ValueError("the More button's query is not a short string")
     if not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= MAX_PAGE:
         raise ValueError(f"the More button's page {page!r} is not a number from 1 to {MAX_PAGE}")
-    return Query(kind, query_value, typed), page
+    previous_total = data.get("n")
+    if not isinstance(previous_total, int) or isinstance(previous_total, bool) or previous_total < 0:
+        previous_total = None
+    return Query(kind, query_value, typed, previous_total=previous_total), page
 
 
 def derive_status(recipient: Recipient | None, counts: dict[str, StateCount]) -> AddressStatus:
@@ -302,8 +321,11 @@ class LookupService:
     def _page(self, query: Query, page: int, total: int) -> PageInfo:
         size = PAGE_SIZES[query.kind]
         has_next = page * size < total
-        next_value = encode_more_value(query, page + 1) if has_next else None
-        return PageInfo(number=page, size=size, total=total, next_value=next_value)
+        next_value = encode_more_value(query, page + 1, total) if has_next else None
+        # NOTE: pages are offsets, so when the list changed since the previous page an item can
+        # move to a page already shown; the footer then says so instead of skipping it silently.
+        changed_from = query.previous_total if query.previous_total not in (None, total) else None
+        return PageInfo(number=page, size=size, total=total, next_value=next_value, changed_from=changed_from)
 
     def address_report(self, query: Query, page: int = 1) -> AddressReport:
         address = query.value

@@ -36,6 +36,7 @@ class PageInfo:
     size: int
     total: int
     next_value: str | None = None  # the "More" button's value; None on the last page
+    changed_from: int | None = None  # the total on the previous page, when it differs from `total`
 
     @property
     def first(self) -> int:
@@ -234,6 +235,10 @@ def _page_footer(page: PageInfo, shown: int, noun: str, plural: str | None = Non
         return [kit.context(f"This page is past the end of the list, which now has {_plural(page.total, noun, plural)}. "
                          "Run the command again to start from the top.")]
     counted = f"Showing {page.first}–{page.last(shown)} of {_plural(page.total, noun, plural)}."
+    if page.changed_from is not None:
+        counted = (f":warning: The list changed since the previous page ({page.changed_from} then, {page.total} now), "
+                   "so some items may have moved to a page already shown. Run the command again for a fresh list. "
+                   + counted)
     if page.next_value is None:
         end = " That is the whole list." if page.number == 1 else " This is the last page."
         return [kit.context(counted + end)]

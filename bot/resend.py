@@ -94,7 +94,10 @@ class WebhookResend:
         log.info("resend.webhook_calling bounce_id=%d delivery=%s", request.bounce_id, delivery)
         try:
             with httpx.Client(timeout=httpx.Timeout(self.timeout), transport=self.transport) as client:
-                response = client.post(self.url, content=body, headers=headers)
+                # Only the status counts, so the response body is never read: a receiver that
+                # trickles or streams a body cannot hold the call open or fill memory.
+                with client.stream("POST", self.url, content=body, headers=headers) as response:
+                    pass
         except httpx.TimeoutException:
             log.error("resend.webhook_timeout bounce_id=%d delivery=%s timeout=%s", request.bounce_id, delivery, self.timeout)
             return ResendResult(False, f"the resend webhook did not answer within {self.timeout:g} seconds")

@@ -128,15 +128,20 @@ def test_reactivation_request_then_reactivated(app, database, slack, smtp_server
     assert len(smtp_server.received) == 1
 
 
-def test_reactivation_after_correction(app, database, slack, smtp_server, tmp_path):  # noqa: F811
+def test_reactivation_after_correction_refused(app, database, slack, smtp_server, tmp_path):  # noqa: F811
+    # After a correction the old address was wrong, so asking support to reactivate it makes no sense.
     posted = post_bounce(app, database, tmp_path)
     app.client.submit_view(actions.MODAL_CORRECT_ADDRESS,
                            input_values(modals.ADDRESS_BLOCK, modals.ADDRESS_INPUT, "ap@birchdental.example"),
                            private_metadata=metadata(posted.id, actions.CORRECT_ADDRESS))
     wait_for_status(slack, posted, lifecycle.ADDRESS_CORRECTED)
+    assert actions.REQUEST_REACTIVATION not in button_ids(slack, posted)
+
     click(app, actions.REQUEST_REACTIVATION, posted)
-    wait_for_status(slack, posted, lifecycle.REACTIVATION_REQUESTED)
-    assert len(smtp_server.received) == 1
+    text = wait_for_ephemeral(slack, "U0ALICE")[0]
+    assert "does not apply" in text
+    assert smtp_server.received == []
+    assert stored(database, posted.id).state == lifecycle.ADDRESS_CORRECTED
 
 
 # Slow work runs after the acknowledgement

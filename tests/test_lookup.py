@@ -130,12 +130,15 @@ def test_parse_invalid_address_explained(text, problem):
 
 def test_more_value_round_trip():
     query = Query(DOMAIN, "birch.example", "@birch.example")
-    assert decode_more_value(encode_more_value(query, 3)) == (query, 3)
+    decoded, page = decode_more_value(encode_more_value(query, 3, 75))
+    assert (decoded.kind, decoded.value, decoded.typed) == (query.kind, query.value, query.typed)
+    assert page == 3
+    assert decoded.previous_total == 75
 
 
 def test_more_value_fits_button_limit():
     query = Query(ADDRESS, "a" * 64 + "@" + "b" * 250 + ".example", "x" * 500)
-    assert len(encode_more_value(query, 99_999)) <= 2000
+    assert len(encode_more_value(query, 99_999, 10**9)) <= 2000
 
 
 @pytest.mark.parametrize("value", ["not json", "[1, 2]", '{"k": "drop", "v": "", "p": 2}',
