@@ -42,7 +42,7 @@ Notify = Callable[[ActionOutcome], None]
 
 
 class FieldError(Exception):
-    """Invalid modal input: `block_id` names the input, the message says what is wrong and what to do."""
+    """Invalid modal input: `block_id` names the input, and the message states what is wrong and what to do."""
 
     def __init__(self, block_id: str, message: str):
         super().__init__(message)
@@ -51,7 +51,7 @@ class FieldError(Exception):
 
 @dataclass(frozen=True)
 class BounceSnapshot:
-    """What the workflows need to know about a bounce, read in one session."""
+    """The facts about a bounce that the workflows need, read in one session."""
 
     id: int
     address: str
@@ -119,7 +119,7 @@ class BounceWorkflows:
         return f"\"{label}\" does not apply while this bounce is {state}."
 
     def resend_blocker(self, snapshot: BounceSnapshot) -> str | None:
-        """A hard-bounced address only takes mail again once corrected or reactivated."""
+        """Explain why a resend cannot reach the address yet (a hard bounce not corrected or reactivated), or return None."""
         if lifecycle.resend_ready(snapshot.reason, snapshot.state, bool(snapshot.corrected_to), snapshot.reactivated):
             return None
         return (f"Not resent: {snapshot.address} hard-bounced, so the mail provider suppresses it and a resend "
@@ -201,14 +201,21 @@ class BounceWorkflows:
             return ActionOutcome(False, bounce_id, f"\"{label}\" was done, but recording it failed (see the Bounce "
                                                    "Desk logs). Check before trying again.")
 
-    def _not_started(self, bounce_id: int, action: str) -> ActionOutcome:
-        """Explain why begin_pending() did not set the mark: other work is running, or the state moved on."""
+    def _startable(self, bounce_id: int, action: str) -> tuple[BounceSnapshot | None, ActionOutcome | None]:
+        """Return the bounce's snapshot, or the outcome to show when it is missing or `action` does not apply now."""
         snapshot = self.snapshot(bounce_id)
         if snapshot is None:
-            return not_found_outcome(bounce_id)
+            return None, not_found_outcome(bounce_id)
         problem = self.allows(snapshot, action)
         if problem:
-            return ActionOutcome(False, bounce_id, problem)
+            return None, ActionOutcome(False, bounce_id, problem)
+        return snapshot, None
+
+    def _not_started(self, bounce_id: int, action: str) -> ActionOutcome:
+        """Explain why begin_pending() did not set the mark: other work is running, or the state moved on."""
+        _, refusal = self._startable(bounce_id, action)
+        if refusal is not None:
+            return refusal
         return ActionOutcome(False, bounce_id, "Someone already started this a moment ago; the message updates "
                                                "when it finishes. Nothing more was done.")
 
@@ -231,12 +238,9 @@ class BounceWorkflows:
 
         With `notify`, the email is sent in the background (see _with_pending).
         """
-        snapshot = self.snapshot(bounce_id)
-        if snapshot is None:
-            return not_found_outcome(bounce_id)
-        problem = self.allows(snapshot, action)
-        if problem:
-            return ActionOutcome(False, bounce_id, problem)
+        snapshot, refusal = self._startable(bounce_id, action)
+        if refusal is not None:
+            return refusal
         sent: dict[str, Any] = {}
 
         def work() -> tuple[bool, str]:
@@ -399,12 +403,9 @@ class BounceWorkflows:
 
     def correct_address(self, bounce_id: int, user: str, new_address: str) -> ActionOutcome:
         """Store a corrected address (already checked by check_correction) against the recipient."""
-        snapshot = self.snapshot(bounce_id)
-        if snapshot is None:
-            return not_found_outcome(bounce_id)
-        problem = self.allows(snapshot, actions.CORRECT_ADDRESS)
-        if problem:
-            return ActionOutcome(False, bounce_id, problem)
+        snapshot, refusal = self._startable(bounce_id, actions.CORRECT_ADDRESS)
+        if refusal is not None:
+            return refusal
 
         with self.database.session() as session:
             result = bounce_store.transition(session, bounce_id, actions.CORRECT_ADDRESS, user,
@@ -459,12 +460,9 @@ class BounceWorkflows:
 
         With `notify`, the email is sent in the background (see _with_pending).
         """
-        snapshot = self.snapshot(bounce_id)
-        if snapshot is None:
-            return not_found_outcome(bounce_id)
-        problem = self.allows(snapshot, actions.CLIENT_IT_NOTE)
-        if problem:
-            return ActionOutcome(False, bounce_id, problem)
+        snapshot, refusal = self._startable(bounce_id, actions.CLIENT_IT_NOTE)
+        if refusal is not None:
+            return refusal
         if not address:
             return self.actions.apply(actions.CLIENT_IT_NOTE, bounce_id, user, details={"summary": "copied the note"})
         subject, body = self.it_note(snapshot)
@@ -500,7 +498,7 @@ class BounceWorkflows:
             log.error("thread_reply.failed bounce_id=%d error=%s", bounce_id, error.error)
 
     def user_label(self, user: str) -> str:
-        """Return the user's name from Slack (users.info), or their id when Slack does not say."""
+        """Return the user's name from Slack (users.info), or their id when Slack returns no name."""
         client = getattr(self.slack, "client", None)
         if client is not None:
             try:
