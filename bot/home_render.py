@@ -15,7 +15,6 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    ButtonElement,
     DividerBlock,
     HeaderBlock,
     PlainTextObject,
@@ -24,13 +23,11 @@ from slack_sdk.models.blocks import (
 from bot import actions, lifecycle, reasons
 from bot.mrkdwn import escape, escape_and_truncate, link, mention, slack_date
 from bot import blocks as kit
-from bot.render import MAX_VIEW_BLOCKS, fit_blocks
+from bot.render import MAX_VIEW_BLOCKS, bounce_button, fit_blocks
 
 # Add note stays in the channel message, where the thread shows the notes.
 HIDDEN_ACTIONS = frozenset({actions.ADD_NOTE})
 DOCUMENTS_SHOWN = 5
-_PRIMARY_ACTIONS = {actions.MARK_FIXED, actions.POSTED_AND_SENT}
-_DANGER_ACTIONS = {actions.ALREADY_PAID}
 
 
 @dataclass(frozen=True)
@@ -134,15 +131,7 @@ def _item_buttons(item: HomeItem) -> dict[str, Any] | None:
     shown = [action for action in available if action not in HIDDEN_ACTIONS]
     if not shown:
         return None
-    buttons = []
-    for action_id in shown:
-        style = None
-        if action_id in _PRIMARY_ACTIONS:
-            style = "primary"
-        elif action_id in _DANGER_ACTIONS:
-            style = "danger"
-        buttons.append(ButtonElement(text=actions.BUTTON_LABELS[action_id], action_id=action_id,
-                                     value=str(item.id), style=style))
+    buttons = [bounce_button(action_id, item.id) for action_id in shown]
     return ActionsBlock(block_id=f"home_bounce_{item.id}", elements=buttons).to_dict()
 
 

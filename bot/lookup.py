@@ -323,7 +323,7 @@ class LookupService:
         has_next = page * size < total
         next_value = encode_more_value(query, page + 1, total) if has_next else None
         # NOTE: pages are offsets, so when the list changed since the previous page an item can
-        # move to a page already shown; the footer then says so instead of skipping it silently.
+        # move to a page already shown; the footer then shows a warning instead of skipping it silently.
         changed_from = query.previous_total if query.previous_total not in (None, total) else None
         return PageInfo(number=page, size=size, total=total, next_value=next_value, changed_from=changed_from)
 

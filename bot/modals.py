@@ -134,7 +134,7 @@ def note_modal(bounce_id: int, address: str) -> dict[str, Any]:
 
 def correct_address_modal(bounce_id: int, address: str, typed: str | None = None,
                           suggestion: str | None = None) -> dict[str, Any]:
-    """The correction form; with `suggestion`, it shows the likely typo and saves `typed` as is on a second Save."""
+    """Build the correction form; with `suggestion`, show the likely typo and save `typed` as is on a second Save."""
     blocks: list = [_text(f"The report has *{escape(address)}*. Type the right address for this client.")]
     extra: dict[str, Any] = {}
     if suggestion and typed:

@@ -1,4 +1,4 @@
-"""Who may act on bounces.
+"""Permission checks for acting on bounces.
 
 With neither ALLOWED_USER_IDS nor ALLOWED_USERGROUP_ID set, everyone in the
 workspace may act. Otherwise a user must be listed, or be a member of the user

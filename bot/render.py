@@ -179,6 +179,16 @@ def _recipient_text(view: BounceView) -> str:
     return truncate(text, FIELD_LIMIT)
 
 
+def bounce_button(action_id: str, bounce_id: int) -> ButtonElement:
+    """Build a bounce button; its value carries only the bounce id, and its colour marks closing or dismissing."""
+    style = None
+    if action_id in _PRIMARY_ACTIONS:
+        style = "primary"
+    elif action_id in _DANGER_ACTIONS:
+        style = "danger"
+    return ButtonElement(text=actions.BUTTON_LABELS[action_id], action_id=action_id, value=str(bounce_id), style=style)
+
+
 def fallback_text(view: BounceView) -> str:
     reason = reasons.get(view.reason)
     numbers = ", ".join(kit.distinct([document.document for document in view.documents])) or "no document number"
@@ -227,10 +237,7 @@ def render_bounce(view: BounceView, context: RenderContext) -> Message:
     claimed = view.claimed_by is not None
     ready = lifecycle.resend_ready(view.reason, view.state, bool(view.corrected_to), view.reactivated_at is not None)
     for action_id in lifecycle.available_actions(view.reason, view.state, claimed, ready):
-        style = "primary" if action_id in _PRIMARY_ACTIONS else ("danger" if action_id in _DANGER_ACTIONS else None)
-        buttons.append(
-            ButtonElement(text=actions.BUTTON_LABELS[action_id], action_id=action_id, value=str(view.id), style=style)
-        )
+        buttons.append(bounce_button(action_id, view.id))
     if buttons:
         blocks.append(ActionsBlock(block_id=f"bounce_actions_{view.id}", elements=buttons).to_dict())
 

@@ -53,7 +53,7 @@ class Base(DeclarativeBase):
 
 
 class Recipient(Base):
-    """What the team learned about one address, shared by all its bounces."""
+    """The team's record of one address (corrections, reactivation), shared by all its bounces."""
 
     __tablename__ = "recipients"
     __table_args__ = (

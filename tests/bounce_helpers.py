@@ -62,6 +62,13 @@ def post_bounce(app, database, tmp_path, reason: str = reasons.HARD_BOUNCE, addr
     return PostedBounce(bounce.id, bounce.address, bounce.slack_channel, bounce.slack_ts)
 
 
+def click(app, action_id: str, posted: PostedBounce, user: str = "U0ALICE"):
+    """Click a bounce message's button as `user` through the app's signed endpoint; the app must answer 200."""
+    response = app.client.click(action_id, str(posted.id), user=user, channel=posted.channel, message_ts=posted.ts)
+    assert response.status_code == 200
+    return response
+
+
 def stored(database, bounce_id: int) -> Bounce:
     with database.session() as session:
         return session.get(Bounce, bounce_id)

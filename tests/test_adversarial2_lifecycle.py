@@ -7,17 +7,19 @@ message or a second "Sent it" on the drafted email is carried out again.
 """
 
 from bot import actions, lifecycle, reasons
-from tests.bounce_helpers import audit_actions, button_ids, post_bounce, stored, wait_for_opened_view, wait_for_status
+from tests.bounce_helpers import (
+    audit_actions,
+    button_ids,
+    click,
+    post_bounce,
+    stored,
+    wait_for_opened_view,
+    wait_for_status,
+)
 from tests.conftest import wait_for
 from tests.standins.smtp import smtp_server  # noqa: F401 - pytest fixture
 
 SUPPORT = "help@platform.example"
-
-
-def click(app, action_id, posted, user="U0ALICE"):
-    response = app.client.click(action_id, str(posted.id), user=user, channel=posted.channel, message_ts=posted.ts)
-    assert response.status_code == 200
-    return response
 
 
 def test_hidden_contact_support_sends_no_second_email(app_factory, database, slack, smtp_server, tmp_path):  # noqa: F811

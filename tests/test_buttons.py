@@ -9,6 +9,7 @@ import pytest
 from bot import actions, lifecycle, reasons
 from storage.models import Bounce
 from tests.bounce_helpers import (
+    click,
     ALL_REASONS,
     POSTED_AUDIT,
     audit,
@@ -46,12 +47,6 @@ OPEN_BUTTONS = {
 def reason_with_button(action_id):
     """Return a reason whose catalog entry has the button `action_id`."""
     return next(key for key in ALL_REASONS if action_id in reasons.get(key).buttons)
-
-
-def click(app, action_id, posted, user="U0ALICE"):
-    response = app.client.click(action_id, str(posted.id), user=user, channel=posted.channel, message_ts=posted.ts)
-    assert response.status_code == 200
-    return response
 
 
 # Buttons on a fresh message

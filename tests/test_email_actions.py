@@ -14,6 +14,7 @@ from bot import actions, lifecycle, modals, reasons
 from bot.settings import SENDING_IP_RANGES
 from storage import bounce_store
 from tests.bounce_helpers import (
+    click,
     POSTED_AUDIT,
     audit_actions,
     button_ids,
@@ -42,12 +43,6 @@ SUPPORT = "help@platform.example"
 @pytest.fixture
 def app(app_factory, smtp_server):  # noqa: F811 - the fixture imported above
     return app_factory(support_email=SUPPORT, **smtp_server.settings())
-
-
-def click(app, action_id, posted, user="U0ALICE"):
-    response = app.client.click(action_id, str(posted.id), user=user, channel=posted.channel, message_ts=posted.ts)
-    assert response.status_code == 200
-    return response
 
 
 def wait_for_mail(server, count=1):

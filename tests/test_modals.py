@@ -14,6 +14,7 @@ from bot import actions, lifecycle, modals, reasons
 from bot.settings import SENDING_IP_RANGES
 from storage.models import Bounce
 from tests.bounce_helpers import (
+    click,
     POSTED_AUDIT,
     audit,
     audit_actions,
@@ -35,12 +36,6 @@ from tests.bounce_helpers import (
     wait_for_thread_reply,
 )
 from tests.conftest import wait_for
-
-
-def click(app, action_id, posted, user="U0ALICE"):
-    response = app.client.click(action_id, str(posted.id), user=user, channel=posted.channel, message_ts=posted.ts)
-    assert response.status_code == 200
-    return response
 
 
 def submit(app, view, values, user="U0ALICE"):

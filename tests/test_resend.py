@@ -13,6 +13,7 @@ from bot.importer import import_report
 from bot.resend import ResendRequest, WebhookResend
 from storage.models import AuditEntry, Bounce
 from tests.bounce_helpers import (
+    click,
     NOW,
     POSTED_AUDIT,
     PostedBounce,
@@ -33,12 +34,6 @@ from tests.bounce_helpers import (
 from tests.conftest import free_port, wait_for
 from tests.helpers import row, write_csv
 from tests.standins.webhook import webhook_server  # noqa: F401 - pytest fixture
-
-
-def click(app, action_id, posted, user="U0ALICE"):
-    response = app.client.click(action_id, str(posted.id), user=user, channel=posted.channel, message_ts=posted.ts)
-    assert response.status_code == 200
-    return response
 
 
 def correct_address(app, slack, posted, new_address):
